@@ -1,0 +1,36 @@
+# The course's two commands:  `make book` (set up, then build the HTML book)  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The offline MNIST copy beside the repository, when there is one (CI and the course machines).
+SHARED_MNIST := $(abspath ../shared/data/mnist)
+MNIST_DATA_DIR ?= $(if $(wildcard $(SHARED_MNIST)/SHA256SUMS),$(SHARED_MNIST),)
+export MNIST_DATA_DIR
+
+.PHONY: setup book test lint release keys benchmark clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[course,dev]"
+	touch $@
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check checks tests
+
+release: setup
+	$(BIN)/python -m checks release
+
+keys: setup
+	$(BIN)/python -m checks keys
+
+clean:
+	rm -rf _build

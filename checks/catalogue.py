@@ -1,0 +1,105 @@
+"""The flag catalogue: what each graded checkpoint asks for, how many points it is worth."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+KINDS = ("integer", "float", "string", "array")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One graded checkpoint."""
+
+    id: str
+    title: str
+    points: int
+    kind: str
+    hint: str
+    decimals: int | None = None
+    shape: tuple[int, ...] | None = None
+
+    @property
+    def chapter(self) -> int:
+        """The chapter number, the part of the id before the dot."""
+        return int(self.id.split(".")[0])
+
+    def describe_expected(self) -> str:
+        """Say in words what kind of value the flag expects."""
+        if self.kind == "integer":
+            return "a whole number"
+        if self.kind == "float":
+            return f"a number (it is compared rounded to {self.decimals} decimals)"
+        if self.kind == "string":
+            return "a string"
+        return f"an array of whole numbers of shape {self.shape}"
+
+
+class UnknownFlag(KeyError):
+    """No flag has this id."""
+
+    def __str__(self) -> str:
+        """Name the unknown id and list the valid ones."""
+        return f"there is no flag {self.args[0]!r}; valid ids are {', '.join(flags())}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All flags, in course order, and the chapter titles."""
+
+    flags: dict[str, Flag]
+    chapters: dict[int, str]
+
+
+def _parse_flag(entry: dict) -> Flag:
+    flag = Flag(
+        id=str(entry["id"]),
+        title=entry["title"],
+        points=int(entry["points"]),
+        kind=entry["kind"],
+        hint=entry["hint"],
+        decimals=entry.get("decimals"),
+        shape=tuple(entry["shape"]) if "shape" in entry else None,
+    )
+    if flag.kind not in KINDS:
+        raise ValueError(f"flag {flag.id}: kind must be one of {KINDS}, not {flag.kind!r}")
+    if (flag.kind == "float") != (flag.decimals is not None):
+        raise ValueError(
+            f"flag {flag.id}: 'decimals' is required for float flags and only for them"
+        )
+    if (flag.kind == "array") != (flag.shape is not None):
+        raise ValueError(f"flag {flag.id}: 'shape' is required for array flags and only for them")
+    return flag
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """Read ``flags.toml`` shipped with the package."""
+    text = resources.files("checks").joinpath("flags.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    chapters = {int(number): title for number, title in data["chapters"].items()}
+    parsed = [_parse_flag(entry) for entry in data["flag"]]
+    by_id = {flag.id: flag for flag in parsed}
+    if len(by_id) != len(parsed):
+        raise ValueError("flags.toml lists the same flag id twice")
+    for flag in parsed:
+        if flag.chapter not in chapters:
+            raise ValueError(f"flag {flag.id}: chapter {flag.chapter} has no title in [chapters]")
+    return Catalogue(flags=by_id, chapters=chapters)
+
+
+def flags() -> dict[str, Flag]:
+    """Every flag, by id, in course order."""
+    return load_catalogue().flags
+
+
+def get_flag(flag_id: object) -> Flag:
+    """Return the flag with this id (``"1.1"``; a float such as ``1.1`` is accepted too)."""
+    key = str(flag_id).strip()
+    try:
+        return flags()[key]
+    except KeyError:
+        raise UnknownFlag(key) from None

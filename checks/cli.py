@@ -1,0 +1,159 @@
+"""Command line: ``python -m checks list | status | verify | release | keys``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from checks.catalogue import flags, get_flag, load_catalogue
+
+EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _project_root() -> Path:
+    """The course repository: the current folder if it has solutions/, else the package's parent."""
+    here = Path.cwd()
+    if (here / "solutions").is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent
+
+
+def command_list(_: argparse.Namespace) -> int:
+    """Print every flag: id, chapter, points, title."""
+    catalogue = load_catalogue()
+    print(f"{'Flag':<6}{'Ch':>3}  {'Pts':>4}  Title")
+    for flag in catalogue.flags.values():
+        print(f"{flag.id:<6}{flag.chapter:>3}  {flag.points:>4}  {flag.title}")
+    total = sum(flag.points for flag in catalogue.flags.values())
+    print(f"{len(catalogue.flags)} flags, {total} points in all.")
+    return 0
+
+
+def command_status(_: argparse.Namespace) -> int:
+    """Print this user's progress."""
+    from checks.progress import progress_file
+    from checks.scoreboard import progress
+
+    progress()
+    print(f"(saved in {progress_file()})")
+    return 0
+
+
+def parse_value(flag_id: str, text: str) -> object:
+    """Turn the command line's text into the kind of value the flag expects."""
+    kind = get_flag(flag_id).kind
+    if kind == "string":
+        return text
+    if kind == "array":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(
+                f"expected a JSON array such as [[1, 2], [3, 4]], got {text!r}"
+            ) from None
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    return int(number) if kind == "integer" and number.is_integer() else number
+
+
+def command_verify(arguments: argparse.Namespace) -> int:
+    """Judge one value without saving progress: exit 0 right, 1 wrong, 2 bad input."""
+    from checks.checker import judge
+    from checks.outcome import CORRECT, WRONG
+
+    try:
+        value = parse_value(arguments.flag, arguments.value)
+    except KeyError as error:  # UnknownFlag
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as error:
+        print(f"error: flag {arguments.flag}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    outcome = judge(arguments.flag, value)
+    print(outcome)
+    if outcome.status == CORRECT:
+        return EXIT_RIGHT
+    return EXIT_WRONG if outcome.status == WRONG else EXIT_BAD_INPUT
+
+
+def command_release(arguments: argparse.Namespace) -> int:
+    """Write notebooks/ from solutions/, or with --check say whether it is up to date."""
+    from checks.release import MarkerError, plan_release, release
+
+    root = _project_root()
+    solutions, notebooks = root / "solutions", root / "notebooks"
+    try:
+        if arguments.check:
+            out_of_date = plan_release(solutions, notebooks).out_of_date()
+            for path in out_of_date:
+                print(f"out of date: {path.relative_to(root)}", file=sys.stderr)
+            if out_of_date:
+                print("Run `python -m checks release` and commit notebooks/.", file=sys.stderr)
+                return 1
+            print("notebooks/ is up to date with solutions/.")
+            return 0
+        changed = release(solutions, notebooks)
+    except MarkerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in changed:
+        print(f"wrote {path.relative_to(root)}")
+    print(
+        f"{len(changed)} student notebook(s) updated." if changed else "Nothing to do: up to date."
+    )
+    return 0
+
+
+def command_keys(arguments: argparse.Namespace) -> int:
+    """Execute the solutions and rewrite the answer keys."""
+    from checks.keys import KeysError, regenerate_keys
+
+    solutions = Path(arguments.solutions) if arguments.solutions else _project_root() / "solutions"
+    try:
+        changed = regenerate_keys(solutions)
+    except KeysError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Answer keys for {len(flags())} flags written; changed: {', '.join(changed) or 'none'}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m checks``."""
+    parser = argparse.ArgumentParser(prog="python -m checks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="list every flag: id, chapter, points, title").set_defaults(
+        run=command_list
+    )
+    commands.add_parser("status", help="show your progress by chapter").set_defaults(
+        run=command_status
+    )
+    verify = commands.add_parser(
+        "verify", help="check one value (exit 0 right, 1 wrong, 2 bad input)"
+    )
+    verify.add_argument("flag", help='flag id, e.g. "1.1"')
+    verify.add_argument("value", help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]")
+    verify.set_defaults(run=command_verify)
+    release = commands.add_parser(
+        "release", help="write notebooks/ (student versions) from solutions/"
+    )
+    release.add_argument(
+        "--check",
+        action="store_true",
+        help="only say whether notebooks/ is up to date (exit 1 if not)",
+    )
+    release.set_defaults(run=command_release)
+    keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")
+    keys.add_argument("--solutions", help="folder of solution notebooks (default: solutions/)")
+    keys.set_defaults(run=command_keys)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    arguments = build_parser().parse_args(argv)
+    return arguments.run(arguments)

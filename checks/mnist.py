@@ -1,0 +1,277 @@
+"""Load MNIST exactly as ``fetch_openml("mnist_784", as_frame=False)`` does, online or offline.
+
+Sources, tried in order:
+
+1. a folder of the original IDX files (``.gz`` or raw), given as ``data_dir`` or by the
+   environment variable ``MNIST_DATA_DIR``; every file is verified by SHA-256;
+2. the local cache written after the first successful load (raw IDX files, verified too);
+3. :func:`sklearn.datasets.fetch_openml`, when the machine is online.
+
+Whatever the source, the result is the same: ``data`` is a float64 array of shape (70000, 784),
+the 60,000 training images first in their original order, then the 10,000 test images; ``target``
+is an object array of the strings ``'0'`` to ``'9'``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from checks.files import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from sklearn.utils import Bunch
+
+DATA_DIR_VARIABLE = "MNIST_DATA_DIR"
+CACHE_DIR_VARIABLE = "MNIST_CACHE_DIR"
+N_TRAIN, N_TEST, N_PIXELS = 60_000, 10_000, 28 * 28
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    """One of the four files of the original MNIST distribution."""
+
+    name: str
+    sha256: str
+    shape: tuple[int, ...]
+
+
+# The SHA-256 of each file after gunzip: the well-known digests of the original distribution.
+IDX_FILES = {
+    "train_images": IdxFile(
+        "train-images-idx3-ubyte",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        (N_TRAIN, 28, 28),
+    ),
+    "train_labels": IdxFile(
+        "train-labels-idx1-ubyte",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        (N_TRAIN,),
+    ),
+    "test_images": IdxFile(
+        "t10k-images-idx3-ubyte",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        (N_TEST, 28, 28),
+    ),
+    "test_labels": IdxFile(
+        "t10k-labels-idx1-ubyte",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        (N_TEST,),
+    ),
+}
+
+HOW_TO_GET_MNIST = (
+    "To work offline, download the four MNIST IDX files once (train-images-idx3-ubyte.gz, "
+    "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a "
+    f"folder and set {DATA_DIR_VARIABLE} to it, e.g. `export {DATA_DIR_VARIABLE}=~/data/mnist` "
+    "(or pass data_dir=... to fetch_mnist). Or connect to the internet once: the first load from "
+    "OpenML is cached and later loads work offline."
+)
+
+
+class MnistError(RuntimeError):
+    """MNIST could not be loaded; the message says why and what to do."""
+
+
+class CorruptMnistFile(MnistError):
+    """A file holds something other than the original MNIST bytes."""
+
+
+def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool = True) -> Bunch:
+    """Return MNIST as ``fetch_openml("mnist_784", as_frame=False)`` does.
+
+    Args:
+        data_dir: a folder holding the original IDX files (``.gz`` or raw). Defaults to the
+            environment variable ``MNIST_DATA_DIR``; when neither is set, the local cache and then
+            OpenML are tried.
+        verbose: print one line saying where the data came from.
+
+    Returns:
+        A :class:`~sklearn.utils.Bunch` with ``data`` (float64, 70000x784), ``target`` (object
+        array of ``'0'``..``'9'``), ``frame``, ``categories``, ``feature_names``,
+        ``target_names``, ``DESCR``, ``details`` and ``url``.
+
+    Raises:
+        CorruptMnistFile: a file's content is not the original MNIST (the message names it).
+        MnistError: no source worked; the message says how to get the data.
+
+    """
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_VARIABLE) or None
+    if chosen is not None:
+        raw = read_idx_folder(Path(chosen).expanduser())
+        source = f"IDX files in {chosen}"
+        _write_cache_quietly(raw)
+    elif (cached := _read_cache()) is not None:
+        raw, source = cached, f"the local cache in {cache_dir()}"
+    else:
+        raw = _raw_from_openml()
+        source = "OpenML (now cached for offline use)"
+        _write_cache_quietly(raw)
+    if verbose:
+        print(f"MNIST: 70,000 images loaded from {source}.")
+    return _as_openml_bunch(raw)
+
+
+# --- IDX files -----------------------------------------------------------------------------
+
+
+def read_idx_folder(folder: Path) -> dict[str, bytes]:
+    """Read and verify the four IDX files in ``folder``; return their raw (gunzipped) bytes."""
+    if not folder.is_dir():
+        raise MnistError(
+            f"{DATA_DIR_VARIABLE} / data_dir points to {folder}, which is not a folder. "
+            + HOW_TO_GET_MNIST
+        )
+    return {
+        key: _read_verified(_find_idx_file(folder, spec), spec) for key, spec in IDX_FILES.items()
+    }
+
+
+def _find_idx_file(folder: Path, spec: IdxFile) -> Path:
+    dotted = spec.name.replace("-idx", ".idx")  # some mirrors name them train-images.idx3-ubyte
+    for stem in (spec.name, dotted):
+        for suffix in (".gz", ""):
+            candidate = folder / f"{stem}{suffix}"
+            if candidate.is_file():
+                return candidate
+    raise MnistError(f"{spec.name}(.gz) is missing from {folder}. " + HOW_TO_GET_MNIST)
+
+
+def _read_verified(path: Path, spec: IdxFile) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as stream:
+                content = stream.read()
+        else:
+            content = path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise CorruptMnistFile(
+            f"{path} cannot be read ({error}); it is truncated or corrupt. "
+            "Download it again from the original MNIST distribution."
+        ) from error
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != spec.sha256:
+        raise CorruptMnistFile(
+            f"{path} is not the original {spec.name}: its SHA-256 is {digest}, expected "
+            f"{spec.sha256} ({len(content):,} bytes read). It is truncated, corrupt or another "
+            "data set; download it again."
+        )
+    return content
+
+
+def parse_idx(content: bytes) -> np.ndarray:
+    """Parse an IDX byte string (big-endian header, unsigned bytes) into a uint8 array."""
+    if len(content) < 4 or content[:2] != b"\x00\x00" or content[2] != 0x08:
+        raise CorruptMnistFile("not an IDX file of unsigned bytes")
+    n_dims = content[3]
+    header_size = 4 + 4 * n_dims
+    shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
+    if len(content) != header_size + int(np.prod(shape)):
+        raise CorruptMnistFile(
+            f"IDX size mismatch: header says {shape}, file has {len(content)} bytes"
+        )
+    return np.frombuffer(content, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def to_idx(array: np.ndarray) -> bytes:
+    """Encode a uint8 array as IDX bytes (the inverse of :func:`parse_idx`)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+# --- The OpenML-shaped result --------------------------------------------------------------
+
+
+def _as_openml_bunch(raw: dict[str, bytes]) -> Bunch:
+    from sklearn.utils import Bunch
+
+    images = np.concatenate([parse_idx(raw["train_images"]), parse_idx(raw["test_images"])])
+    labels = np.concatenate([parse_idx(raw["train_labels"]), parse_idx(raw["test_labels"])])
+    digit_names = np.array([str(digit) for digit in range(10)], dtype=object)
+    return Bunch(
+        data=images.reshape(len(images), N_PIXELS).astype(np.float64),
+        target=digit_names[labels],
+        frame=None,
+        categories={},
+        feature_names=[f"pixel{i}" for i in range(1, N_PIXELS + 1)],
+        target_names=["class"],
+        DESCR=(
+            "The MNIST database of handwritten digits (Yann LeCun, Corinna Cortes, Christopher "
+            "J.C. Burges): 70,000 28x28 grayscale images, 60,000 for training then 10,000 for "
+            "testing. Same content and order as OpenML data set 554 (mnist_784)."
+        ),
+        details={"id": "554", "name": "mnist_784", "version": "1", "format": "ARFF"},
+        url="https://www.openml.org/d/554",
+    )
+
+
+def _raw_from_openml() -> dict[str, bytes]:
+    """Fetch MNIST from OpenML and turn it back into the original IDX bytes, verified."""
+    from sklearn.datasets import fetch_openml
+
+    try:
+        mnist = fetch_openml("mnist_784", version=1, as_frame=False)
+    except Exception as error:
+        raise MnistError(
+            "MNIST is not available: no data folder was given, there is no local cache yet, "
+            f"and OpenML could not be reached ({type(error).__name__}: {error}). "
+            + HOW_TO_GET_MNIST
+        ) from error
+    images = np.asarray(mnist.data).reshape(-1, 28, 28)
+    labels = np.asarray(mnist.target).astype(np.uint8)
+    split = {
+        "train_images": images[:N_TRAIN],
+        "train_labels": labels[:N_TRAIN],
+        "test_images": images[N_TRAIN:],
+        "test_labels": labels[N_TRAIN:],
+    }
+    raw = {key: to_idx(array.astype(np.uint8)) for key, array in split.items()}
+    for key, content in raw.items():
+        if hashlib.sha256(content).hexdigest() != IDX_FILES[key].sha256:
+            raise CorruptMnistFile(
+                f"OpenML returned data that differs from the original MNIST ({key})."
+            )
+    return raw
+
+
+# --- Local cache ---------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where the cache lives: ``MNIST_CACHE_DIR``, else ``$XDG_CACHE_HOME/mnist-course``."""
+    if os.environ.get(CACHE_DIR_VARIABLE):
+        return Path(os.environ[CACHE_DIR_VARIABLE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mnist-course"
+
+
+def _read_cache() -> dict[str, bytes] | None:
+    folder = cache_dir()
+    if not all((folder / spec.name).is_file() for spec in IDX_FILES.values()):
+        return None
+    try:
+        return read_idx_folder(folder)
+    except MnistError as error:
+        warnings.warn(f"Ignoring the MNIST cache: {error}", stacklevel=3)
+        return None
+
+
+def _write_cache_quietly(raw: dict[str, bytes]) -> None:
+    """Write the raw IDX files to the cache atomically; a failure only costs speed."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for key, spec in IDX_FILES.items():
+            target = folder / spec.name
+            if target.is_file() and target.stat().st_size == len(raw[key]):
+                continue
+            atomic_write_bytes(target, raw[key])
+    except OSError as error:
+        warnings.warn(f"Could not write the MNIST cache in {folder}: {error}", stacklevel=3)

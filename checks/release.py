@@ -1,0 +1,140 @@
+"""Write the student notebooks (``notebooks/``) from the instructor notebooks (``solutions/``).
+
+Solution code is marked in the solution notebooks in one of two ways:
+
+* a line ending in ``# SOLUTION``: ``answer = (y_train == "5").sum()  # SOLUTION`` becomes
+  ``answer = ...  # your code here`` (for an assignment) or ``...  # your code here``;
+* a block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, which becomes one
+  ``# your code here`` line at the block's indentation.
+
+The student version also loses every output and execution count, and gets the plain ``python3``
+kernelspec. Names assigned by solution code must not be needed by later cells, so a student
+notebook with every exercise left blank still runs from top to bottom.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from checks.files import atomic_write_text
+
+BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
+PROMPT = "# your code here"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<target>[A-Za-z_][\w.\[\]\"', ]*?)\s*=(?!=)")
+
+
+class MarkerError(ValueError):
+    """Solution markers are unbalanced or misplaced."""
+
+
+def strip_solution_source(source: str, where: str = "") -> str:
+    """Replace the marked solution code in one cell's source by blanks and prompts."""
+    output: list[str] = []
+    inside_block = False
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside_block:
+                raise MarkerError(f"{where} line {number}: {BEGIN} inside another solution block")
+            inside_block = True
+            output.append(line[: len(line) - len(line.lstrip())] + PROMPT)
+        elif stripped == END:
+            if not inside_block:
+                raise MarkerError(f"{where} line {number}: {END} without {BEGIN}")
+            inside_block = False
+        elif inside_block:
+            continue
+        elif line.rstrip().endswith(LINE_MARK):
+            output.append(_blank_line(line))
+        else:
+            output.append(line)
+    if inside_block:
+        raise MarkerError(f"{where}: {BEGIN} is never closed by {END}")
+    return "\n".join(output)
+
+
+def _blank_line(line: str) -> str:
+    match = _ASSIGNMENT.match(line)
+    if match:
+        return f"{match['indent']}{match['target']} = ...  {PROMPT}"
+    indent = line[: len(line) - len(line.lstrip())]
+    return f"{indent}...  {PROMPT}"
+
+
+def has_solution_markers(source: str) -> bool:
+    """Whether a cell's source contains solution code."""
+    return any(
+        line.strip() in (BEGIN, END) or line.rstrip().endswith(LINE_MARK)
+        for line in source.splitlines()
+    )
+
+
+def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
+    """The student notebook for one solution notebook."""
+    notebook = copy.deepcopy(solution)
+    for index, cell in enumerate(notebook.cells):
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        if cell.cell_type != "code":
+            continue
+        cell.source = strip_solution_source(cell.source, f"{where} cell {index}")
+        cell.outputs = []
+        cell.execution_count = None
+    notebook.metadata = {
+        "kernelspec": dict(KERNELSPEC),
+        "language_info": {"name": "python"},
+    }
+    return notebook
+
+
+def serialise(notebook: nbformat.NotebookNode) -> str:
+    """The notebook as the text written to disk (stable, ends with a newline)."""
+    text = nbformat.writes(notebook)
+    return text if text.endswith("\n") else text + "\n"
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What ``release`` would write, and what it would remove."""
+
+    to_write: dict[Path, str]
+    stale: list[Path]
+
+    def out_of_date(self) -> list[Path]:
+        """Student notebooks that differ from what the solutions generate, or have no solution."""
+        changed = [
+            path
+            for path, text in self.to_write.items()
+            if not path.is_file() or path.read_text(encoding="utf-8") != text
+        ]
+        return changed + self.stale
+
+
+def plan_release(solutions: Path, notebooks: Path) -> ReleasePlan:
+    """Compute the student notebooks for every ``solutions/*.ipynb``."""
+    to_write = {}
+    for solution_path in sorted(solutions.glob("*.ipynb")):
+        solution = nbformat.read(solution_path, as_version=4)
+        to_write[notebooks / solution_path.name] = serialise(
+            student_version(solution, solution_path.name)
+        )
+    stale = [path for path in sorted(notebooks.glob("*.ipynb")) if path not in to_write]
+    return ReleasePlan(to_write, stale)
+
+
+def release(solutions: Path, notebooks: Path) -> list[Path]:
+    """Write the student notebooks; remove student notebooks whose solution is gone."""
+    plan = plan_release(solutions, notebooks)
+    changed = plan.out_of_date()
+    for path, text in plan.to_write.items():
+        if path in changed:
+            atomic_write_text(path, text)
+    for path in plan.stale:
+        path.unlink()
+    return changed

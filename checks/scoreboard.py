@@ -1,0 +1,101 @@
+"""``progress()``: a table of the flags captured, chapter by chapter, with the total."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from checks import progress as store
+from checks.catalogue import load_catalogue
+from checks.outcome import in_notebook
+
+
+@dataclass(frozen=True)
+class ChapterRow:
+    """One line of the scoreboard."""
+
+    chapter: int
+    title: str
+    captured: int
+    flags: int
+    points: int
+    possible: int
+
+
+@dataclass(frozen=True)
+class Scoreboard:
+    """Every chapter's line and the course total; shows as HTML in a notebook, text elsewhere."""
+
+    rows: list[ChapterRow]
+
+    @property
+    def points(self) -> int:
+        """Points captured in the whole course."""
+        return sum(row.points for row in self.rows)
+
+    @property
+    def possible(self) -> int:
+        """Points available in the whole course."""
+        return sum(row.possible for row in self.rows)
+
+    def __str__(self) -> str:
+        """A plain-text table."""
+        width = max([len(row.title) for row in self.rows] + [5])
+        lines = [f"{'Ch':>2}  {'Title':<{width}}  {'Flags':>5}  {'Points':>9}"]
+        for row in self.rows:
+            lines.append(
+                f"{row.chapter:>2}  {row.title:<{width}}  {row.captured:>2}/{row.flags:<2}  "
+                f"{row.points:>4}/{row.possible:<4}"
+            )
+        lines.append(f"{'':>2}  {'Total':<{width}}  {'':>5}  {self.points:>4}/{self.possible:<4}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """Plain text, for notebooks' text/plain output."""
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><td>{row.chapter}</td><td>{html.escape(row.title)}</td>"
+            f"<td>{row.captured}/{row.flags}</td><td>{row.points}/{row.possible}</td></tr>"
+            for row in self.rows
+        )
+        return (
+            "<table><thead><tr><th>Chapter</th><th>Title</th><th>Flags</th><th>Points</th></tr>"
+            f"</thead><tbody>{cells}<tr><td></td><td><strong>Total</strong></td><td></td>"
+            f"<td><strong>{self.points}/{self.possible}</strong></td></tr></tbody></table>"
+        )
+
+
+def scoreboard() -> Scoreboard:
+    """Build the scoreboard from this user's progress file."""
+    catalogue = load_catalogue()
+    records = store.load()
+    rows = []
+    for chapter, title in catalogue.chapters.items():
+        in_chapter = [flag for flag in catalogue.flags.values() if flag.chapter == chapter]
+        captured = [
+            flag for flag in in_chapter if records.get(flag.id) and records[flag.id].captured
+        ]
+        rows.append(
+            ChapterRow(
+                chapter,
+                title,
+                len(captured),
+                len(in_chapter),
+                sum(flag.points for flag in captured),
+                sum(flag.points for flag in in_chapter),
+            )
+        )
+    return Scoreboard(rows)
+
+
+def progress() -> None:
+    """Show this user's progress by chapter: a table of flags and points, with the total."""
+    board = scoreboard()
+    if in_notebook():
+        from IPython.display import display
+
+        display(board)
+    else:
+        print(board)

@@ -1,0 +1,62 @@
+"""Warn once per session when the libraries that shape the numbers differ from the pins."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from importlib import metadata
+
+DISTRIBUTION = "mnist-course"
+NUMBER_SHAPING = ("numpy", "scikit-learn", "scipy")
+
+_warned = False
+
+
+class VersionMismatchWarning(UserWarning):
+    """Installed library versions differ from those the answers were computed with."""
+
+
+def pinned_versions() -> dict[str, str]:
+    """The exact versions of ``numpy``, ``scikit-learn`` and ``scipy`` the course pins."""
+    try:
+        requirements = metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        return {}
+    pins = {}
+    for requirement in requirements:
+        match = re.match(r"^([A-Za-z0-9_.-]+)\s*==\s*([^\s;]+)", requirement)
+        if match and match.group(1).lower() in NUMBER_SHAPING:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def mismatches() -> dict[str, tuple[str, str]]:
+    """Library -> (installed, pinned), for each pinned library whose installed version differs."""
+    found = {}
+    for name, pinned in pinned_versions().items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != pinned:
+            found[name] = (installed, pinned)
+    return found
+
+
+def warn_once_if_mismatched() -> None:
+    """Emit one :class:`VersionMismatchWarning` per session if the versions differ from the pins."""
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    differing = mismatches()
+    if differing:
+        listed = ", ".join(
+            f"{name} {have} (course: {want})" for name, (have, want) in differing.items()
+        )
+        warnings.warn(
+            f"{listed}. Your numbers may differ slightly from the course's answers; if a right "
+            "answer is refused, install the course's versions (see the README).",
+            VersionMismatchWarning,
+            stacklevel=3,
+        )
