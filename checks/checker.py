@@ -9,7 +9,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from checks import progress, versions
+from checks import store, versions
 from checks.canonical import BadAnswer, candidates, canonical
 from checks.catalogue import Flag, UnknownFlag, flags, get_flag
 from checks.hashing import load_keys
@@ -55,7 +55,7 @@ def judge(flag_id: object, value: object) -> Outcome:
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}", flag)
 
 
-def totals_for(flag: Flag, records: dict[str, progress.FlagProgress]) -> Totals:
+def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:
     """Points captured in ``flag``'s chapter and in the course, from progress records."""
     every = flags().values()
     captured = {flag_id for flag_id, record in records.items() if record.captured}
@@ -73,7 +73,7 @@ def _save(outcome: Outcome) -> Outcome:
     if outcome.flag is None or outcome.status not in (CORRECT, WRONG):
         return outcome
     try:
-        records = progress.record_attempt(outcome.flag.id, outcome.correct)
+        records = store.record_attempt(outcome.flag.id, outcome.correct)
     except Exception as error:
         warnings.warn(f"Your progress could not be saved ({error}).", stacklevel=3)
         return outcome

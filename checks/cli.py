@@ -33,8 +33,8 @@ def command_list(_: argparse.Namespace) -> int:
 
 def command_status(_: argparse.Namespace) -> int:
     """Print this user's progress."""
-    from checks.progress import progress_file
     from checks.scoreboard import progress
+    from checks.store import progress_file
 
     progress()
     print(f"(saved in {progress_file()})")

@@ -19,7 +19,7 @@ from checks.checker import RECORD_VARIABLE
 from checks.execute import run_notebook
 from checks.files import atomic_write_text
 from checks.hashing import AnswerKey, dump_keys, keys_path, load_keys, make_key
-from checks.progress import HOME_VARIABLE
+from checks.store import HOME_VARIABLE
 
 
 class KeysError(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from checks import progress as store
+from checks import store
 from checks.catalogue import load_catalogue
 from checks.outcome import in_notebook
 

@@ -1,0 +1,123 @@
+"""check(): right, wrong, blank and bad answers; scoring; strict and record modes; display."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import checks
+from checks import checker, store
+from checks.catalogue import flags
+from checks.hashing import make_key
+from checks.outcome import CORRECT, INVALID, UNANSWERED, WRONG
+
+# Synthetic answers, not the course's: these tests exercise the mechanism with keys made here.
+SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
+
+
+@pytest.fixture(autouse=True)
+def synthetic_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
+    monkeypatch.setattr(checker, "load_keys", lambda: keys)
+
+
+def test_right_answer_in_any_numeric_form(capsys):
+    assert checks.check("1.1", np.int64(1234)) is True
+    assert checks.check("1.1", np.array(1234)) is True
+    assert checks.check(1.4, 0.5004) is True  # a float id is read as "1.4"
+    out = capsys.readouterr().out
+    assert "✔ Flag 1.1" in out and "+10 pts" in out
+
+
+def test_boundary_noise_is_accepted_but_not_a_larger_error():
+    assert checks.check("1.4", 0.50049) is True  # rounds to 0.500
+    assert checks.check("1.4", 0.50051) is True  # rounds to 0.501, next to the key's bucket
+    assert checks.check("1.4", 0.4995) is True
+    assert checks.check("1.4", 0.5016) is False  # two buckets away
+
+
+@pytest.mark.parametrize(
+    ("flag_id", "value", "status", "text"),
+    [
+        ("1.1", 1235, WRONG, "Hint:"),
+        ("1.1", ..., UNANSWERED, "Replace the ..."),
+        ("1.1", None, INVALID, "got None"),
+        ("1.4", float("nan"), INVALID, "got nan"),
+        ("1.1", "1234", INVALID, "got str"),
+        ("1.1", np.arange(3), INVALID, "array of shape (3,)"),
+        ("99.1", 3, INVALID, "There is no flag '99.1'"),
+    ],
+)
+def test_everything_but_a_right_answer_returns_false_without_raising(
+    flag_id, value, status, text, capsys
+):
+    assert checks.check(flag_id, value) is False
+    out = capsys.readouterr().out
+    assert text in out
+    assert checker.judge(flag_id, value).status == status
+    assert "Traceback" not in out and out.count("\n") <= 2
+
+
+def test_progress_is_kept_and_totals_run(capsys):
+    checks.check("1.1", 1)
+    checks.check("1.1", 1234)
+    checks.check("1.1", 2)  # a captured flag stays captured
+    checks.check("1.1", ...)  # blanks are not attempts
+    record = store.load()["1.1"]
+    assert record.captured and record.attempts == 3 and record.captured_at
+    chapter_total = sum(f.points for f in flags().values() if f.chapter == 1)
+    assert f"Chapter 1: 10/{chapter_total} pts" in capsys.readouterr().out
+    checks.progress()
+    table = capsys.readouterr().out
+    assert "MNIST and a binary classifier" in table and f"10/{chapter_total}" in table
+
+
+def test_strict_mode_raises_for_anything_but_a_right_answer(monkeypatch):
+    monkeypatch.setenv("CHECKS_STRICT", "1")
+    assert checks.check("1.1", 1234) is True
+    for value in (1235, ..., None):
+        with pytest.raises(checks.FlagNotCaptured, match=r"Flag 1.1"):
+            checks.check("1.1", value)
+
+
+def test_record_mode_writes_the_canonical_answer(tmp_path, monkeypatch):
+    record = tmp_path / "answers.jsonl"
+    monkeypatch.setenv("CHECKS_RECORD", str(record))
+    checks.check("1.1", np.int64(1234))
+    checks.check("1.4", 0.123456)
+    checks.check("1.1", ...)  # blanks are not recorded
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [(entry["flag"], entry["canonical"]) for entry in lines] == [
+        ("1.1", "1234"),
+        ("1.4", "0.123"),
+    ]
+
+
+def test_missing_key_is_reported_not_crashed(capsys):
+    assert checks.check("1.2", 5) is False
+    assert "python -m checks keys" in capsys.readouterr().out
+
+
+def test_rich_display_in_a_notebook():
+    html = checker.judge("1.1", 1234)._repr_html_()
+    assert "Correct" in html and "Flag 1.1" in html and "<div" in html
+    assert "Not answered yet" in checker.judge("1.1", ...)._repr_html_()
+
+
+def test_outcome_is_displayed_as_rich_output_in_a_kernel(monkeypatch):
+    shown = []
+    monkeypatch.setattr("checks.outcome.in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    checks.check("1.1", 1234)
+    assert len(shown) == 1 and shown[0].status == CORRECT
+
+
+def test_unsaveable_progress_only_warns(monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "record_attempt", broken)
+    with pytest.warns(UserWarning, match=r"could not be saved"):
+        assert checks.check("1.1", 1234) is True

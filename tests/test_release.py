@@ -1,0 +1,124 @@
+"""Student notebooks are generated from the solutions: blanks for solution code, no outputs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from checks.release import (
+    MarkerError,
+    plan_release,
+    release,
+    strip_solution_source,
+    student_version,
+)
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def test_line_markers_keep_the_assigned_name():
+    source = 'answer = (y == "5").sum()  # SOLUTION\ncheck("1.1", answer)'
+    assert strip_solution_source(source) == 'answer = ...  # your code here\ncheck("1.1", answer)'
+    assert strip_solution_source("    plt.plot(x)  # SOLUTION") == "    ...  # your code here"
+
+
+def test_block_markers_become_one_prompt_at_their_indentation():
+    source = "def f():\n    # BEGIN SOLUTION\n    return 42\n    # END SOLUTION\nprint(1)"
+    assert strip_solution_source(source) == "def f():\n    # your code here\nprint(1)"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# BEGIN SOLUTION\nx = 1",
+        "x = 1\n# END SOLUTION",
+        "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION",
+    ],
+)
+def test_unbalanced_markers_are_errors(source):
+    with pytest.raises(MarkerError):
+        strip_solution_source(source, "nb cell 3")
+
+
+def test_student_version_has_no_outputs_and_a_plain_kernelspec():
+    solution = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "my-venv", "display_name": "My venv"}, "papermill": {}}
+    )
+    cell = nbformat.v4.new_code_cell("x = 2  # SOLUTION", execution_count=3)
+    cell.outputs = [nbformat.v4.new_output("stream", text="2")]
+    solution.cells.append(cell)
+    student = student_version(solution)
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+    assert student.cells[0].source == "x = ...  # your code here"
+    assert (
+        student.metadata["kernelspec"]["name"] == "python3" and "papermill" not in student.metadata
+    )
+    assert solution.cells[0].source == "x = 2  # SOLUTION"  # the solution is untouched
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_notebooks_are_well_formed(solution_path):
+    notebook = nbformat.read(solution_path, as_version=4)
+    nbformat.validate(notebook)
+    tags = [cell.metadata.get("tags", []) for cell in notebook.cells]
+    assert sum("parameters" in t for t in tags) == 1, "one papermill parameters cell"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.outputs == [] and cell.execution_count is None for cell in code), (
+        "commit solutions without outputs"
+    )
+    sources = "\n".join(cell.source for cell in code)
+    assert "# SOLUTION" in sources, "a chapter without exercises"
+    assert "google.colab" in code[0].source, (
+        "the first code cell installs the course package in Colab"
+    )
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.name)
+def test_student_notebooks_hold_no_solution_code(solution_path):
+    student = nbformat.read(ROOT / "notebooks" / solution_path.name, as_version=4)
+    solution = nbformat.read(solution_path, as_version=4)
+    for student_cell, solution_cell in zip(student.cells, solution.cells, strict=True):
+        for line in solution_cell.source.splitlines():
+            if line.rstrip().endswith("# SOLUTION"):
+                assert line not in student_cell.source
+        assert "SOLUTION" not in student_cell.source
+
+
+def test_release_check_passes_on_the_repository():
+    completed = subprocess.run(
+        [sys.executable, "-m", "checks", "release", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_release_check_notices_edits_and_release_repairs_them(tmp_path):
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    edited = next((tmp_path / "solutions").glob("*.ipynb"))
+    notebook = nbformat.read(edited, as_version=4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+    nbformat.write(notebook, edited)
+    (tmp_path / "notebooks" / "99_orphan.ipynb").write_text("{}")
+
+    def check() -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "checks", "release", "--check"],
+            cwd=tmp_path,
+            capture_output=True,
+        ).returncode
+
+    assert check() == 1
+    assert plan_release(tmp_path / "solutions", tmp_path / "notebooks").stale == [
+        tmp_path / "notebooks" / "99_orphan.ipynb"
+    ]
+    release(tmp_path / "solutions", tmp_path / "notebooks")
+    assert check() == 0
+    assert not (tmp_path / "notebooks" / "99_orphan.ipynb").exists()

@@ -1,0 +1,126 @@
+"""Every solution notebook runs in strict mode, so every flag's key is proven by execution.
+
+The answers the solutions compute are recorded (never stored): they must pass ``checks verify``,
+near misses must fail, the committed keys must be exactly what the solutions produce, and no answer
+may appear in plain text in ``checks/`` or ``notebooks/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from checks.catalogue import get_flag
+from checks.checker import RECORD_VARIABLE, STRICT_VARIABLE
+from checks.execute import Execution, run_notebook
+from checks.hashing import load_keys
+from checks.keys import RecordedAnswer, build_keys, consistent_answers, read_records
+from checks.store import HOME_VARIABLE
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def executed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
+    workdir = tmp_path_factory.mktemp("solutions")
+    record_file = workdir / "answers.jsonl"
+    runs = {}
+    for notebook in SOLUTIONS:
+        env = {
+            STRICT_VARIABLE: "1",
+            RECORD_VARIABLE: str(record_file),
+            HOME_VARIABLE: str(workdir / "home"),
+            "CHECKS_NOTEBOOK": notebook.name,
+        }
+        runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
+    return runs, read_records(record_file)
+
+
+@pytest.fixture(scope="session")
+def answers(executed) -> dict[str, RecordedAnswer]:
+    return consistent_answers(executed[1])
+
+
+@pytest.mark.parametrize("notebook", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_runs_in_strict_mode(executed, notebook: Path):
+    run = executed[0][notebook.name]
+    assert run.ok, run.error_summary()
+
+
+def test_committed_keys_are_what_the_solutions_compute(answers):
+    keys = load_keys()
+    assert build_keys(answers, keys) == keys
+
+
+def as_command_line(flag_id: str, canonical_text: str) -> str:
+    if get_flag(flag_id).kind != "array":
+        return canonical_text
+    shape_text, entries = canonical_text.split(":")
+    shape = [int(size) for size in shape_text.split("x")]
+    values = [int(entry) for entry in entries.split(",")]
+    rows = [values[i : i + shape[-1]] for i in range(0, len(values), shape[-1])]
+    return json.dumps(rows if len(shape) == 2 else values)
+
+
+def near_miss(flag_id: str, canonical_text: str) -> str:
+    flag = get_flag(flag_id)
+    if flag.kind == "integer":
+        return str(int(canonical_text) + 1)
+    if flag.kind == "float":
+        return f"{float(canonical_text) + 3 * 10**-flag.decimals:.{flag.decimals}f}"
+    if flag.kind == "string":
+        return canonical_text + "x"
+    shape_text, entries = canonical_text.split(":")
+    first, *rest = entries.split(",")
+    return as_command_line(flag_id, f"{shape_text}:{','.join([str(int(first) + 1), *rest])}")
+
+
+def verify(flag_id: str, value: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "checks", "verify", flag_id, value], capture_output=True, text=True
+    )
+
+
+def test_verify_accepts_the_computed_answers_and_rejects_near_misses(answers):
+    for flag_id, answer in answers.items():
+        right = verify(flag_id, as_command_line(flag_id, answer.canonical))
+        assert right.returncode == 0, f"flag {flag_id}: {right.stdout}{right.stderr}"
+        wrong = verify(flag_id, near_miss(flag_id, answer.canonical))
+        assert wrong.returncode == 1, f"flag {flag_id}: {wrong.stdout}{wrong.stderr}"
+
+
+def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
+    kind = get_flag(flag_id).kind
+    if kind == "integer":
+        return {canonical_text, f"{int(canonical_text):,}"}
+    if kind == "float":
+        return {canonical_text, canonical_text.rstrip("0").rstrip(".")}
+    if kind == "array":
+        return {", ".join(canonical_text.split(":")[1].split(","))}
+    return {canonical_text}
+
+
+def test_no_answer_appears_in_plain_text(answers):
+    files = [
+        path
+        for folder in ("checks", "notebooks")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    texts = {path: path.read_text(encoding="utf-8", errors="ignore") for path in files}
+    assert texts, "nothing was searched"
+    for flag_id, answer in answers.items():
+        for form in plaintext_forms(flag_id, answer.canonical):
+            pattern = re.compile(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)")
+            leaks = [
+                str(path.relative_to(ROOT)) for path, text in texts.items() if pattern.search(text)
+            ]
+            assert not leaks, f"the answer to flag {flag_id} appears in {leaks}"
