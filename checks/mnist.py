@@ -106,10 +106,10 @@ def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_VARIABLE) or None
     if chosen is not None:
         raw = read_idx_folder(Path(chosen).expanduser())
-        source = f"IDX files in {chosen}"
+        source = f"IDX files in {_shown(Path(chosen))}"
         _write_cache_quietly(raw)
     elif (cached := _read_cache()) is not None:
-        raw, source = cached, f"the local cache in {cache_dir()}"
+        raw, source = cached, f"the local cache in {_shown(cache_dir())}"
     else:
         raw = _raw_from_openml()
         source = "OpenML (now cached for offline use)"
@@ -117,6 +117,14 @@ def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool
     if verbose:
         print(f"MNIST: 70,000 images loaded from {source}.")
     return _as_openml_bunch(raw)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: the home folder as ``~``."""
+    try:
+        return str(Path("~") / path.expanduser().resolve().relative_to(Path.home().resolve()))
+    except ValueError:
+        return str(path)
 
 
 # --- IDX files -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import sys
 
 import nbformat
 import pytest
+import yaml
 from conftest import ROOT
 
 from checks.release import (
@@ -73,9 +74,9 @@ def test_solution_notebooks_are_well_formed(solution_path):
     )
     sources = "\n".join(cell.source for cell in code)
     assert "# SOLUTION" in sources, "a chapter without exercises"
-    assert "google.colab" in code[0].source, (
-        "the first code cell installs the course package in Colab"
-    )
+    assert "google.colab" in code[0].source, "the first code cell installs the package in Colab"
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert f'repository = "{repository}"' in code[0].source, "Colab installs from _config.yml's URL"
 
 
 @pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.name)
