@@ -81,30 +81,27 @@ def command_verify(arguments: argparse.Namespace) -> int:
 
 
 def command_release(arguments: argparse.Namespace) -> int:
-    """Write notebooks/ from solutions/, or with --check say whether it is up to date."""
+    """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
     from checks.release import MarkerError, plan_release, release
 
     root = _project_root()
-    solutions, notebooks = root / "solutions", root / "notebooks"
     try:
         if arguments.check:
-            out_of_date = plan_release(solutions, notebooks).out_of_date()
+            out_of_date = plan_release(root).out_of_date()
             for path in out_of_date:
                 print(f"out of date: {path.relative_to(root)}", file=sys.stderr)
             if out_of_date:
-                print("Run `python -m checks release` and commit notebooks/.", file=sys.stderr)
+                print("Run `python -m checks release` and commit the result.", file=sys.stderr)
                 return 1
-            print("notebooks/ is up to date with solutions/.")
+            print("The student notebooks and the flag table are up to date.")
             return 0
-        changed = release(solutions, notebooks)
+        changed = release(root)
     except MarkerError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in changed:
         print(f"wrote {path.relative_to(root)}")
-    print(
-        f"{len(changed)} student notebook(s) updated." if changed else "Nothing to do: up to date."
-    )
+    print(f"{len(changed)} file(s) updated." if changed else "Nothing to do: up to date.")
     return 0
 
 

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from checks.catalogue import flags
 from checks.release import (
+    FLAG_TABLE,
     MarkerError,
     plan_release,
     release,
@@ -100,26 +102,55 @@ def test_release_check_passes_on_the_repository():
     assert completed.returncode == 0, completed.stderr
 
 
-def test_release_check_notices_edits_and_release_repairs_them(tmp_path):
-    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
-    edited = next((tmp_path / "solutions").glob("*.ipynb"))
+@pytest.fixture
+def course_copy(tmp_path):
+    """A copy of the course's sources, to edit."""
+    for folder in ("solutions", "notebooks", "book"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    return tmp_path
+
+
+def release_check(root) -> int:
+    return subprocess.run(
+        [sys.executable, "-m", "checks", "release", "--check"], cwd=root, capture_output=True
+    ).returncode
+
+
+def test_release_check_notices_edits_and_release_repairs_them(course_copy):
+    edited = next((course_copy / "solutions").glob("*.ipynb"))
     notebook = nbformat.read(edited, as_version=4)
     notebook.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
     nbformat.write(notebook, edited)
-    (tmp_path / "notebooks" / "99_orphan.ipynb").write_text("{}")
+    orphan = course_copy / "notebooks" / "99_orphan.ipynb"
+    orphan.write_text("{}")
+    (course_copy / FLAG_TABLE).write_text("edited by hand")
 
-    def check() -> int:
-        return subprocess.run(
-            [sys.executable, "-m", "checks", "release", "--check"],
-            cwd=tmp_path,
-            capture_output=True,
-        ).returncode
+    assert release_check(course_copy) == 1
+    plan = plan_release(course_copy)
+    assert plan.stale == [orphan]
+    expected = {course_copy / "notebooks" / edited.name, course_copy / FLAG_TABLE, orphan}
+    assert set(plan.out_of_date()) == expected
+    release(course_copy)
+    assert release_check(course_copy) == 0
+    assert not orphan.exists()
 
-    assert check() == 1
-    assert plan_release(tmp_path / "solutions", tmp_path / "notebooks").stale == [
-        tmp_path / "notebooks" / "99_orphan.ipynb"
-    ]
-    release(tmp_path / "solutions", tmp_path / "notebooks")
-    assert check() == 0
-    assert not (tmp_path / "notebooks" / "99_orphan.ipynb").exists()
+
+def test_the_repository_url_comes_from_config(course_copy):
+    config = course_copy / "_config.yml"
+    config.write_text(
+        config.read_text().replace("url: https://github.com/", "url: https://example.org/fork/")
+    )
+    assert release_check(course_copy) == 1
+    release(course_copy)
+    for folder in ("solutions", "notebooks"):
+        for path in (course_copy / folder).glob("*.ipynb"):
+            install = nbformat.read(path, as_version=4).cells[2].source
+            assert 'repository = "https://example.org/fork/' in install, path
+
+
+def test_flag_table_lists_every_flag():
+    table = (ROOT / FLAG_TABLE).read_text()
+    for flag in flags().values():
+        assert f"| {flag.id} | {flag.chapter}. " in table and flag.title in table
+    assert f"{len(flags())} flags" in table
