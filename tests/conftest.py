@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from checks.catalogue import get_flag
+from checks.checker import RECORD_VARIABLE, STRICT_VARIABLE
+from checks.execute import Execution, run_notebook
+from checks.keys import RecordedAnswer, consistent_answers, read_records
+from checks.store import HOME_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
 # Set before any kernel starts, so notebooks executed by nbval and papermill inherit them too.
 _SCRATCH = Path(tempfile.mkdtemp(prefix="checks-tests-"))
@@ -62,3 +69,41 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(scope="session")
+def executed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
+    workdir = tmp_path_factory.mktemp("solutions")
+    record_file = workdir / "answers.jsonl"
+    runs = {}
+    for notebook in SOLUTIONS:
+        env = {
+            STRICT_VARIABLE: "1",
+            RECORD_VARIABLE: str(record_file),
+            HOME_VARIABLE: str(workdir / "home"),
+            "CHECKS_NOTEBOOK": notebook.name,
+        }
+        runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
+    return runs, read_records(record_file)
+
+
+@pytest.fixture(scope="session")
+def answers(executed) -> dict[str, RecordedAnswer]:
+    return consistent_answers(executed[1])
+
+
+# Answers shorter than this (3, 0.5...) occur everywhere in any text, so grep cannot tell.
+SEARCHABLE_LENGTH = 3
+
+
+def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
+    kind = get_flag(flag_id).kind
+    if kind == "integer":
+        return {canonical_text, f"{int(canonical_text):,}"}
+    if kind == "float":
+        return {canonical_text, canonical_text.rstrip("0").rstrip(".")}
+    if kind == "array":
+        return {", ".join(canonical_text.split(":")[1].split(","))}
+    return {canonical_text}

@@ -14,39 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, plaintext_forms
 
 from checks.catalogue import get_flag
-from checks.checker import RECORD_VARIABLE, STRICT_VARIABLE
-from checks.execute import Execution, run_notebook
 from checks.hashing import load_keys
-from checks.keys import RecordedAnswer, build_keys, consistent_answers, read_records
-from checks.store import HOME_VARIABLE
-
-SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
-
-
-@pytest.fixture(scope="session")
-def executed(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
-    workdir = tmp_path_factory.mktemp("solutions")
-    record_file = workdir / "answers.jsonl"
-    runs = {}
-    for notebook in SOLUTIONS:
-        env = {
-            STRICT_VARIABLE: "1",
-            RECORD_VARIABLE: str(record_file),
-            HOME_VARIABLE: str(workdir / "home"),
-            "CHECKS_NOTEBOOK": notebook.name,
-        }
-        runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
-    return runs, read_records(record_file)
-
-
-@pytest.fixture(scope="session")
-def answers(executed) -> dict[str, RecordedAnswer]:
-    return consistent_answers(executed[1])
+from checks.keys import build_keys
 
 
 @pytest.mark.parametrize("notebook", SOLUTIONS, ids=lambda p: p.name)
@@ -97,25 +69,10 @@ def test_verify_accepts_the_computed_answers_and_rejects_near_misses(answers):
         assert wrong.returncode == 1, f"flag {flag_id}: {wrong.stdout}{wrong.stderr}"
 
 
-def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
-    kind = get_flag(flag_id).kind
-    if kind == "integer":
-        return {canonical_text, f"{int(canonical_text):,}"}
-    if kind == "float":
-        return {canonical_text, canonical_text.rstrip("0").rstrip(".")}
-    if kind == "array":
-        return {", ".join(canonical_text.split(":")[1].split(","))}
-    return {canonical_text}
-
-
-# Answers shorter than this (3, 0.5...) occur everywhere in any text, so grep cannot tell.
-SEARCHABLE_LENGTH = 3
-
-
 def test_no_answer_appears_in_plain_text(answers):
     files = [
         path
-        for folder in ("checks", "notebooks")
+        for folder in ("checks", "notebooks", "book")
         for path in (ROOT / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     ]

@@ -1,0 +1,169 @@
+"""The HTML book: it builds, holds no solution code and no answer, and renders in a browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, SEARCHABLE_LENGTH, plaintext_forms
+
+from checks.release import BEGIN, END, LINE_MARK
+
+BUILD = ROOT / "_build"
+CHAPTERS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
+BOOK_PAGES = ["intro", "getting_started", "flags", "flag_table", "instructors"]
+SCREENSHOTS = BUILD / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the book as `make book` does (cached executions are reused)."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_book",
+        "build",
+        str(ROOT),
+        "--warningiserror",
+        "--keep-going",
+    ]
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    if jupyter_book.exists():
+        command = [str(jupyter_book), *command[3:]]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return BUILD / "html"
+
+
+class TextExtractor(HTMLParser):
+    """The visible text of a page's main content, without scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def page_text(page: Path) -> str:
+    extractor = TextExtractor()
+    extractor.feed(page.read_text(encoding="utf-8"))
+    return " ".join(extractor.parts)
+
+
+def test_every_chapter_and_page_is_built(built_book):
+    for chapter in CHAPTERS:
+        assert (built_book / "notebooks" / f"{chapter}.html").is_file()
+    for page in BOOK_PAGES:
+        assert (built_book / "book" / f"{page}.html").is_file()
+
+
+def solution_lines() -> list[str]:
+    """Every line of solution code in solutions/, without its marker."""
+    lines = []
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if stripped in (BEGIN, END):
+                    inside = stripped == BEGIN
+                elif inside or stripped.endswith(LINE_MARK):
+                    code = stripped.removesuffix(LINE_MARK).strip()
+                    if code:
+                        lines.append(code)
+    return lines
+
+
+def test_no_solution_code_in_the_html(built_book):
+    lines = solution_lines()
+    assert lines, "no solution code found to search for"
+    pages = {page: page_text(page) for page in built_book.rglob("*.html")}
+    for line in lines:
+        leaks = [str(page.relative_to(built_book)) for page, text in pages.items() if line in text]
+        assert not leaks, f"solution code {line!r} appears in {leaks}"
+
+
+def test_no_answer_in_the_html(built_book, answers):
+    pages = {page: page_text(page) for page in built_book.rglob("*.html")}
+    for flag_id, answer in answers.items():
+        for form in plaintext_forms(flag_id, answer.canonical):
+            if len(form) < SEARCHABLE_LENGTH:
+                continue
+            pattern = re.compile(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)")
+            leaks = [
+                str(p.relative_to(built_book)) for p, text in pages.items() if pattern.search(text)
+            ]
+            assert not leaks, f"the answer to flag {flag_id} appears in {leaks}"
+
+
+def chromium() -> str:
+    """Debian's Chromium (CI installs it: see .ci/run)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("Chromium is needed for the browser check: apt-get install chromium")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser(built_book):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright starts Chromium with a fresh, temporary --user-data-dir of its own.
+        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_renders_in_a_browser(browser, built_book, chapter):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    failed_requests: list[str] = []
+    page.on("requestfailed", lambda request: failed_requests.append(request.url))
+    page.goto((built_book / "notebooks" / f"{chapter}.html").as_uri())
+    page.wait_for_load_state("load")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{chapter}.png"), full_page=True)
+
+    text = page.inner_text("main")
+    assert len(text) > 2000, f"{chapter} looks blank ({len(text)} characters of text)"
+    images = page.evaluate(
+        "Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0])"
+    )
+    draws = "plt.show()" in (ROOT / "notebooks" / f"{chapter}.ipynb").read_text()
+    figures = [src for src, _ in images if "/_images/" in src]
+    assert figures or not draws, "the chapter draws figures, but the page shows none"
+    broken = [src for src, ok in images if not ok]
+    assert not broken, f"broken images: {broken}"
+    for service in ("colab.research.google.com", "mybinder.org"):
+        assert page.locator(f'a[href*="{service}"]').count() >= 1, f"no {service} launch button"
+    local_failures = [url for url in failed_requests if url.startswith("file:")]
+    assert not local_failures, f"missing files: {local_failures}"
+    page.close()
