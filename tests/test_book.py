@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,24 +29,40 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def make_book(book: Path) -> subprocess.CompletedProcess:
+    """Build a book with the README's main command, `make book`."""
+    return subprocess.run(
+        ["make", "book", f"BOOK={book}"], cwd=ROOT, capture_output=True, text=True
+    )
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """Build the book as `make book` does (cached executions are reused)."""
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_book",
-        "build",
-        str(ROOT),
-        "--warningiserror",
-        "--keep-going",
-    ]
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    if jupyter_book.exists():
-        command = [str(jupyter_book), *command[3:]]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    """The course's book, built as `make book` builds it (cached executions are reused)."""
+    completed = make_book(ROOT)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return BUILD / "html"
+
+
+def test_a_notebook_that_raises_fails_the_build(tmp_path):
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    (tmp_path / "book" / "intro.md").write_text("# A broken book\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/broken\n"
+    )
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(notebook, tmp_path / "notebooks" / "broken.ipynb")
+    completed = make_book(tmp_path)
+    assert completed.returncode != 0
+    assert "ZeroDivisionError" in completed.stdout + completed.stderr
 
 
 class TextExtractor(HTMLParser):
