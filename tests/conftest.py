@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -24,7 +25,6 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 _SCRATCH = Path(tempfile.mkdtemp(prefix="checks-tests-"))
 os.environ["CHECKS_HOME"] = str(_SCRATCH / "home")
 os.environ["MNIST_CACHE_DIR"] = str(_SCRATCH / "mnist-cache")
-os.environ.setdefault("MPLBACKEND", "Agg")
 if not os.environ.get("MNIST_DATA_DIR") and SHARED_MNIST.is_dir():
     os.environ["MNIST_DATA_DIR"] = str(SHARED_MNIST)
 os.environ.pop("CHECKS_STRICT", None)
@@ -107,3 +107,17 @@ def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
     if kind == "array":
         return {", ".join(canonical_text.split(":")[1].split(","))}
     return {canonical_text}
+
+
+def answer_leaks(answers: dict[str, RecordedAnswer], texts: dict[str, str]) -> list[str]:
+    """Every place where an answer long enough to search for appears as a whole number or word."""
+    found = []
+    for flag_id, answer in answers.items():
+        for form in plaintext_forms(flag_id, answer.canonical):
+            if len(form) < SEARCHABLE_LENGTH:
+                continue
+            pattern = re.compile(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)")
+            found += [
+                f"flag {flag_id} in {name}" for name, text in texts.items() if pattern.search(text)
+            ]
+    return found

@@ -8,13 +8,12 @@ may appear in plain text in ``checks/`` or ``notebooks/``.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, plaintext_forms
+from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, answer_leaks
 
 from checks.catalogue import get_flag
 from checks.hashing import load_keys
@@ -76,17 +75,11 @@ def test_no_answer_appears_in_plain_text(answers):
         for path in (ROOT / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     ]
-    texts = {path: path.read_text(encoding="utf-8", errors="ignore") for path in files}
+    texts = {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8", errors="ignore")
+        for path in files
+    }
     assert texts, "nothing was searched"
-    for flag_id, answer in answers.items():
-        searchable = [
-            f for f in plaintext_forms(flag_id, answer.canonical) if len(f) >= SEARCHABLE_LENGTH
-        ]
-        for form in searchable:
-            pattern = re.compile(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)")
-            leaks = [
-                str(path.relative_to(ROOT)) for path, text in texts.items() if pattern.search(text)
-            ]
-            assert not leaks, f"the answer to flag {flag_id} appears in {leaks}"
+    assert not answer_leaks(answers, texts)
     searched = [f for f, a in answers.items() if len(a.canonical) >= SEARCHABLE_LENGTH]
     assert len(searched) >= len(answers) - 3, "most answers must be long enough to search for"
