@@ -35,6 +35,18 @@ class RecordedAnswer:
     notebook: str
 
 
+RECORD_FILE = "answers.jsonl"
+
+
+def recording_env(notebook: Path, workdir: Path) -> dict[str, str]:
+    """The environment that makes a kernel record its answers in ``workdir``, with a fresh home."""
+    return {
+        RECORD_VARIABLE: str(workdir / RECORD_FILE),
+        HOME_VARIABLE: str(workdir / "home"),
+        "CHECKS_NOTEBOOK": notebook.name,
+    }
+
+
 def execute_solutions(
     solutions: list[Path],
     workdir: Path,
@@ -43,24 +55,18 @@ def execute_solutions(
     report: Callable[[str], None] = print,
 ) -> list[RecordedAnswer]:
     """Run each solution notebook, recording its answers; raise if one fails."""
-    record_file = workdir / "answers.jsonl"
     for notebook in solutions:
         started = time.perf_counter()
         report(f"Executing {notebook.name} ...")
         execution = run_notebook(
             notebook,
             workdir / notebook.name,
-            env={
-                RECORD_VARIABLE: str(record_file),
-                HOME_VARIABLE: str(workdir / "home"),
-                "CHECKS_NOTEBOOK": notebook.name,
-                **(env or {}),
-            },
+            env={**recording_env(notebook, workdir), **(env or {})},
         )
         if not execution.ok:
             raise KeysError(f"{notebook} failed:\n{execution.error_summary()}")
         report(f"  done in {time.perf_counter() - started:.0f} s")
-    return read_records(record_file)
+    return read_records(workdir / RECORD_FILE)
 
 
 def read_records(record_file: Path) -> list[RecordedAnswer]:

@@ -94,11 +94,11 @@ def in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def show(outcome: Outcome) -> None:
-    """Display the outcome: rich in a notebook, printed in a terminal."""
+def show(item: object) -> None:
+    """Display an outcome or a scoreboard: rich in a notebook, printed in a terminal."""
     if in_notebook():
         from IPython.display import display
 
-        display(outcome)
+        display(item)
     else:
-        print(outcome)
+        print(item)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from checks import store
 from checks.catalogue import load_catalogue
-from checks.outcome import in_notebook
+from checks.outcome import show
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,4 @@ def scoreboard() -> Scoreboard:
 
 def progress() -> None:
     """Show this user's progress by chapter: a table of flags and points, with the total."""
-    board = scoreboard()
-    if in_notebook():
-        from IPython.display import display
-
-        display(board)
-    else:
-        print(board)
+    show(scoreboard())

@@ -12,10 +12,15 @@ from pathlib import Path
 import pytest
 
 from checks.catalogue import get_flag
-from checks.checker import RECORD_VARIABLE, STRICT_VARIABLE
+from checks.checker import STRICT_VARIABLE
 from checks.execute import Execution, run_notebook
-from checks.keys import RecordedAnswer, consistent_answers, read_records
-from checks.store import HOME_VARIABLE
+from checks.keys import (
+    RECORD_FILE,
+    RecordedAnswer,
+    consistent_answers,
+    read_records,
+    recording_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -76,17 +81,11 @@ def executed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
     workdir = tmp_path_factory.mktemp("solutions")
-    record_file = workdir / "answers.jsonl"
     runs = {}
     for notebook in SOLUTIONS:
-        env = {
-            STRICT_VARIABLE: "1",
-            RECORD_VARIABLE: str(record_file),
-            HOME_VARIABLE: str(workdir / "home"),
-            "CHECKS_NOTEBOOK": notebook.name,
-        }
+        env = {STRICT_VARIABLE: "1", **recording_env(notebook, workdir)}
         runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
-    return runs, read_records(record_file)
+    return runs, read_records(workdir / RECORD_FILE)
 
 
 @pytest.fixture(scope="session")
