@@ -111,6 +111,18 @@ def canonical(flag: Flag, value: object) -> str:
     return _array_text(flag, value)
 
 
+def plain_value(flag: Flag, value: object) -> object:
+    """``value`` as plain JSON data (numbers, strings, nested lists) that gives the same canonical.
+
+    Used to carry a kernel's answer to the grader, which judges it itself: an array becomes
+    nested lists, a NumPy scalar a Python number.
+    """
+    if flag.kind == "array":
+        return np.asarray(value).tolist()
+    value = _unwrap_scalar(value)
+    return float(value) if flag.kind == "float" else value
+
+
 def candidates(flag: Flag, value: object) -> list[str]:
     """The canonical texts accepted for ``value``: its own, plus for floats the nearest neighbour.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from checks import store, versions
-from checks.canonical import BadAnswer, candidates, canonical
+from checks.canonical import BadAnswer, candidates, canonical, plain_value
 from checks.catalogue import Flag, UnknownFlag, flags, get_flag
 from checks.hashing import load_keys
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
@@ -81,13 +81,14 @@ def _save(outcome: Outcome) -> Outcome:
     return Outcome(outcome.flag_id, outcome.status, outcome.detail, outcome.flag, totals)
 
 
-def _record_for_keys(flag_id: object, value: object) -> None:
-    """Append the canonical answer to ``$CHECKS_RECORD`` (used when executing solutions)."""
+def _record(flag_id: object, value: object) -> None:
+    """Append the answer to ``$CHECKS_RECORD``: for the keys (solutions) and for grading."""
     path = Path(os.environ[RECORD_VARIABLE])
     flag = get_flag(flag_id)
     entry = {
         "flag": flag.id,
         "canonical": canonical(flag, value),
+        "value": plain_value(flag, value),
         "notebook": os.environ.get("CHECKS_NOTEBOOK", ""),
     }
     with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
@@ -106,7 +107,7 @@ def check(flag_id: object, value: object) -> bool:
     outcome = _save(judge(flag_id, value))
     show(outcome)
     if os.environ.get(RECORD_VARIABLE) and outcome.status in (CORRECT, WRONG, NO_KEY):
-        _record_for_keys(flag_id, value)
+        _record(flag_id, value)
     if strict_mode() and not outcome.correct:
         raise FlagNotCaptured(str(outcome))
     return outcome.correct

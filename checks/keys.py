@@ -33,6 +33,7 @@ class RecordedAnswer:
     flag: str
     canonical: str
     notebook: str
+    value: object = None
 
 
 RECORD_FILE = "answers.jsonl"
