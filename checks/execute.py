@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from checks.sandbox import kill_tree, limited_command
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Execution:
     output: Path
     returncode: int
     log: str
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -38,41 +40,54 @@ def run_notebook(
     *,
     parameters: dict[str, object] | None = None,
     env: dict[str, str] | None = None,
+    inherit_env: bool = True,
     cell_timeout: int = 600,
+    timeout: float | None = None,
+    memory_limit: int | None = None,
     progress_bar: bool = False,
 ) -> Execution:
-    """Execute ``notebook`` into ``output`` with papermill, in the notebook's own folder.
+    """Execute ``notebook`` into ``output`` with papermill; the kernel runs in its folder.
 
     ``env`` is added to this process's environment for the kernel (for example
-    ``CHECKS_STRICT=1``); ``parameters`` overrides the notebook's ``parameters`` cell.
+    ``CHECKS_STRICT=1``), or is the whole environment when ``inherit_env`` is false;
+    ``parameters`` overrides the notebook's ``parameters`` cell. A cell running longer than
+    ``cell_timeout`` seconds is interrupted (papermill); after ``timeout`` seconds in all, papermill
+    and everything it started are killed. ``memory_limit`` caps each process's address space.
     """
     command = [
         sys.executable,
         "-m",
-        "papermill",
-        str(notebook),
-        str(output),
-        "--cwd",
-        str(notebook.parent),
-        "--kernel",
-        "python3",
-        "--execution-timeout",
+        "checks.notebook_runner",
+        str(notebook.resolve()),
+        str(output.resolve()),
+        "--kernel-cwd",
+        str(notebook.resolve().parent),
+        "--parameters-json",
+        json.dumps(parameters or {}),
+        "--cell-timeout",
         str(cell_timeout),
-        "--log-level",
-        "WARNING",
-        "--progress-bar" if progress_bar else "--no-progress-bar",
     ]
-    with tempfile.TemporaryDirectory() as scratch:
-        if parameters:
-            parameter_file = Path(scratch) / "parameters.yaml"
-            parameter_file.write_text(yaml.safe_dump(parameters), encoding="utf-8")
-            command += ["--parameters_file", str(parameter_file)]
-        completed = subprocess.run(
-            command,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=None if progress_bar else subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-    return Execution(notebook, output, completed.returncode, completed.stdout or "")
+    if progress_bar:
+        command.append("--progress-bar")
+    with tempfile.TemporaryDirectory(prefix="checks-run-") as scratch:
+        log_path = Path(scratch) / "papermill.log"
+        with log_path.open("w+", encoding="utf-8", errors="replace") as log:
+            # A file, not a pipe: a process the notebook left behind cannot block the read.
+            process = subprocess.Popen(
+                limited_command(command, memory_limit),
+                env={**os.environ, **(env or {})} if inherit_env else dict(env or {}),
+                stdout=log,
+                stderr=None if progress_bar else subprocess.STDOUT,
+                cwd=scratch,  # papermill's folder: not the notebook's, which it may delete
+                start_new_session=True,
+            )
+            timed_out = False
+            try:
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                kill_tree(process.pid)
+                returncode = process.wait()
+            log.seek(0)
+            text = log.read()
+    return Execution(notebook, output, returncode, text, timed_out)
