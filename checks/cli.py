@@ -1,4 +1,4 @@
-"""Command line: ``python -m checks list | status | verify | release | keys``."""
+"""Command line: ``python -m checks list | status | verify | release | keys | grade``."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ import sys
 from pathlib import Path
 
 from checks.catalogue import flags, get_flag, load_catalogue
+from checks.files import course_root
+from checks.grade_command import add_grade_parser
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _project_root() -> Path:
-    """The course repository: the current folder if it has solutions/, else the package's parent."""
-    here = Path.cwd()
-    if (here / "solutions").is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent
 
 
 def command_list(_: argparse.Namespace) -> int:
@@ -84,7 +78,9 @@ def command_release(arguments: argparse.Namespace) -> int:
     """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
     from checks.release import MarkerError, plan_release, release
 
-    root = _project_root()
+    root = course_root()
+    if arguments.student_edition:
+        return _student_edition(root, Path(arguments.student_edition))
     try:
         if arguments.check:
             out_of_date = plan_release(root).out_of_date()
@@ -105,11 +101,25 @@ def command_release(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _student_edition(root: Path, target: Path) -> int:
+    from checks.edition import EditionError, write_student_edition
+    from checks.release import MarkerError
+
+    try:
+        written = write_student_edition(root, target)
+    except (EditionError, MarkerError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"Student edition written to {target} ({', '.join(path.name for path in written)}).")
+    print("It has no solutions/. Build its book there with `make book`.")
+    return 0
+
+
 def command_keys(arguments: argparse.Namespace) -> int:
     """Execute the solutions and rewrite the answer keys."""
     from checks.keys import KeysError, regenerate_keys
 
-    solutions = Path(arguments.solutions) if arguments.solutions else _project_root() / "solutions"
+    solutions = Path(arguments.solutions) if arguments.solutions else course_root() / "solutions"
     try:
         changed = regenerate_keys(solutions)
     except KeysError as error:
@@ -143,10 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only say whether notebooks/ is up to date (exit 1 if not)",
     )
+    release.add_argument(
+        "--student-edition",
+        metavar="DIR",
+        help="write the publishable tree (book, notebooks, checks, configs; no solutions/) to DIR",
+    )
     release.set_defaults(run=command_release)
     keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")
     keys.add_argument("--solutions", help="folder of solution notebooks (default: solutions/)")
     keys.set_defaults(run=command_keys)
+    add_grade_parser(commands)
     return parser
 
 

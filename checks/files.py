@@ -1,4 +1,4 @@
-"""Small file helpers shared by the package: atomic writes."""
+"""Small file helpers shared by the package: atomic writes, the course's root folder."""
 
 from __future__ import annotations
 
@@ -27,3 +27,11 @@ def atomic_write_bytes(path: Path, content: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) atomically, like :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def course_root() -> Path:
+    """The course repository: the current folder if it has solutions/, else the package's parent."""
+    here = Path.cwd()
+    if (here / "solutions").is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent

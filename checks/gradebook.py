@@ -1,0 +1,129 @@
+"""Write what grading found: the gradebook (CSV) and one feedback page (Markdown) per student.
+
+Both are written atomically. Feedback says which flags earned points and which did not, with the
+flag's hint and the first error; it never contains a right answer (the grader has none in plain
+text: it only knows hashes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from checks.catalogue import flags
+from checks.files import atomic_write_text
+from checks.grading import CAPTURED, NOT_UNDER_VARIANT, CellError, Grade
+
+FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status")
+TRAILING_COLUMNS = ("total", "possible", "seconds")
+
+
+def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
+    """One row per student and notebook, sorted; flags of another chapter are left blank."""
+    rows = []
+    for grade in sorted(grades, key=lambda g: (g.submission.student, g.submission.name)):
+        row: dict[str, object] = {
+            "student": grade.submission.student,
+            "notebook": grade.submission.name,
+            "chapter": grade.chapter or "",
+            "status": grade.status,
+            "variant_status": grade.variant_status,
+        }
+        row.update({flag_grade.flag.id: flag_grade.points for flag_grade in grade.flags})
+        row.update(total=grade.total, possible=grade.possible, seconds=round(grade.seconds, 1))
+        rows.append(row)
+    return rows
+
+
+def write_gradebook(path: Path, grades: list[Grade]) -> None:
+    """Write the gradebook CSV atomically (readers see the old file or the new one)."""
+    buffer = io.StringIO()
+    columns = [*FIXED_COLUMNS, *flags(), *TRAILING_COLUMNS]
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(gradebook_rows(grades))
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _describe_error(error: CellError) -> str:
+    where = f"code cell {error.cell}" if error.cell else "the notebook"
+    start = f" (it starts `{error.source}`)" if error.source else ""
+    return f"{where}{start}: **{error.name}**: {error.message}"
+
+
+def _notebook_section(grade: Grade) -> list[str]:
+    title = grade.submission.name or "(no notebook)"
+    lines = [f"## {title}", ""]
+    if not grade.flags:
+        explanation = {
+            "not a notebook": "This file is not a Jupyter notebook that can be opened (is it "
+            "the .ipynb file, saved from JupyterLab or Colab?), so it could not be graded.",
+            "not a course notebook": "This notebook has none of the course's flag cells, so "
+            "it could not be matched to a chapter.",
+        }.get(grade.status, f"It could not be graded ({grade.status}).")
+        return [*lines, explanation, ""]
+    lines += [
+        f"**{grade.total} / {grade.possible} points.** Your notebook was run from top to bottom "
+        "in a fresh kernel"
+        + (", and again with other parameter values." if grade.variant_status else "."),
+        "",
+        "| Flag | Points | Result |",
+        "| --- | ---: | --- |",
+    ]
+    for flag_grade in grade.flags:
+        flag = flag_grade.flag
+        if flag_grade.verdict == CAPTURED:
+            result = "captured"
+        elif flag_grade.verdict == NOT_UNDER_VARIANT:
+            result = (
+                "right as submitted, but not when the notebook was re-run with other parameter "
+                "values: compute the answer from the parameters, do not type it in"
+            )
+        else:
+            result = f"{flag_grade.verdict}. Hint: {flag.hint}"
+        lines.append(f"| {flag.id} {flag.title} | {flag_grade.points} / {flag.points} | {result} |")
+    lines.append("")
+    if grade.error is not None:
+        lines += [f"**Status: {grade.status}.** First error, in {_describe_error(grade.error)}", ""]
+    if grade.variant_error is not None and grade.variant_status != grade.status:
+        cell = f"code cell {grade.variant_error.cell}" if grade.variant_error.cell else "a cell"
+        lines += [
+            f"With other parameter values, the run stopped at {cell} "
+            f"(**{grade.variant_error.name}**).",
+            "",
+        ]
+    return lines
+
+
+def feedback_page(student: str, grades: list[Grade]) -> str:
+    """The Markdown feedback for one student: every notebook, every flag, never an answer."""
+    lines = [f"# Feedback for {student}", ""]
+    total = sum(grade.total for grade in grades)
+    possible = sum(grade.possible for grade in grades)
+    lines += [f"**{total} / {possible} points** in all.", ""]
+    for grade in sorted(grades, key=lambda g: g.submission.name):
+        lines += _notebook_section(grade)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def feedback_file_name(student: str) -> str:
+    """A safe file name for a student's feedback page."""
+    return (re.sub(r"[^\w.-]+", "_", student).strip("._") or "student") + ".md"
+
+
+def write_feedback(folder: Path, grades: list[Grade]) -> list[Path]:
+    """Write one Markdown page per student into ``folder``; return the paths."""
+    by_student: dict[str, list[Grade]] = defaultdict(list)
+    for grade in grades:
+        by_student[grade.submission.student].append(grade)
+    written: list[Path] = []
+    for student in sorted(by_student):
+        path = folder / feedback_file_name(student)
+        while path in written:
+            path = path.with_name(path.stem + "_" + path.suffix)
+        atomic_write_text(path, feedback_page(student, by_student[student]))
+        written.append(path)
+    return written

@@ -1,0 +1,107 @@
+"""Find the submissions in a folder and tell which chapter each notebook is.
+
+A folder of submissions holds either notebooks (``jdoe_01_mnist_binary.ipynb``: the student is
+the file's name) or one sub-folder per student (``jdoe/01_mnist_binary.ipynb``: the student is the
+folder's name, and the whole folder is copied for the run, so a notebook can read its own files).
+Every file a student handed in gets a row, so a PDF or a broken file is seen, not skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from checks.catalogue import UnknownFlag, get_flag
+
+_FLAG_CALL = re.compile(r"""checks\.check\(\s*["'](?P<flag>[^"']+)["']""")
+
+
+class SubmissionsError(ValueError):
+    """The submissions folder cannot be read."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One file a student handed in (or, with ``path`` None, a student folder without any)."""
+
+    student: str
+    path: Path | None
+    folder: Path | None  # the student's folder, copied whole for the run; None: the file alone
+
+    @property
+    def name(self) -> str:
+        """The notebook's name as shown in the gradebook (relative to the student's folder)."""
+        if self.path is None:
+            return ""
+        return self.path.relative_to(self.folder).as_posix() if self.folder else self.path.name
+
+    @property
+    def is_notebook_file(self) -> bool:
+        """Whether the file is named like a notebook (its content is checked later)."""
+        return self.path is not None and self.path.suffix == ".ipynb"
+
+
+def _visible(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return not any(part.startswith(".") or part == "__pycache__" for part in parts)
+
+
+def find_submissions(root: Path) -> list[Submission]:
+    """Every submission under ``root``, sorted by student then notebook."""
+    if not root.is_dir():
+        raise SubmissionsError(f"{root} is not a folder of submissions")
+    found = []
+    for entry in sorted(root.iterdir()):
+        if not _visible(entry, root):
+            continue
+        if entry.is_file():
+            found.append(Submission(entry.stem, entry, None))
+        elif entry.is_dir():
+            notebooks = sorted(
+                path for path in entry.rglob("*.ipynb") if path.is_file() and _visible(path, entry)
+            )
+            found += [Submission(entry.name, path, entry) for path in notebooks]
+            if not notebooks:
+                found.append(Submission(entry.name, None, entry))
+    if not found:
+        raise SubmissionsError(f"{root} is empty: no notebook to grade")
+    return found
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook in ``path``, or None if it is not a valid Jupyter notebook."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except Exception:  # not JSON, not UTF-8, not the notebook schema, unreadable...
+        return None
+    return notebook
+
+
+def chapter_of(
+    notebook: nbformat.NotebookNode, file_name: str, stems: dict[int, str]
+) -> int | None:
+    """The chapter a notebook belongs to: the one whose flags its code checks, else its name.
+
+    ``stems`` maps chapter numbers to notebook names (``1: "01_mnist_binary"``). The flags win
+    because students rename files ("Copy of ...", LMS prefixes) but keep the flag cells.
+    """
+    chapters: Counter[int] = Counter()
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for match in _FLAG_CALL.finditer(cell.source):
+            try:
+                chapters[get_flag(match["flag"]).chapter] += 1
+            except UnknownFlag:
+                continue
+    if chapters:
+        return chapters.most_common(1)[0][0]
+    for number, stem in stems.items():
+        if stem in file_name:
+            return number
+    return None
