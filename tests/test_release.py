@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, answer_leaks
 
 from checks.catalogue import flags
 from checks.release import (
@@ -154,3 +154,43 @@ def test_flag_table_lists_every_flag():
     for flag in flags().values():
         assert f"| {flag.id} | {flag.chapter}. " in table and flag.title in table
     assert f"{len(flags())} flags" in table
+
+
+def test_the_student_edition_has_everything_to_publish_but_the_solutions(tmp_path, answers):
+    edition = tmp_path / "edition"
+    completed = subprocess.run(
+        [sys.executable, "-m", "checks", "release", "--student-edition", str(edition)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert not (edition / "solutions").exists() and not (edition / "tests").exists()
+    assert (edition / "checks" / "answer_keys.json").is_file()
+    toc = yaml.safe_load((edition / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]] + [
+        chapter["file"] for part in toc["parts"] for chapter in part["chapters"]
+    ]
+    for page in pages:
+        assert list(edition.glob(page + ".*")), f"{page} is in _toc.yml but not in the edition"
+    texts = {
+        str(path.relative_to(edition)): path.read_text(encoding="utf-8")
+        for path in edition.rglob("*")
+        if path.is_file() and path.suffix in {".ipynb", ".md", ".yml", ".json", ".toml", ".py"}
+    }
+    for name, text in texts.items():
+        if name.endswith(".ipynb"):
+            assert "# SOLUTION" not in text and "BEGIN SOLUTION" not in text, name
+    assert answer_leaks(answers, texts) == []
+
+
+def test_the_student_edition_never_overwrites(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    completed = subprocess.run(
+        [sys.executable, "-m", "checks", "release", "--student-edition", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 2 and "not an empty folder" in completed.stderr
+    assert (tmp_path / "keep.txt").read_text() == "mine"

@@ -1,0 +1,267 @@
+"""The grader's parts: finding submissions, variants, judging, status of a run, the gradebook."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from checks.catalogue import get_flag
+from checks.execute import Execution
+from checks.gradebook import feedback_page, write_gradebook
+from checks.grading import (
+    CAPTURED,
+    MEMORY,
+    NOT_ANSWERED,
+    NOT_UNDER_VARIANT,
+    OK,
+    SEVERAL,
+    TIMEOUT,
+    WRONG,
+    FlagGrade,
+    Grade,
+    first_error,
+    judge_flag,
+    read_answers,
+)
+from checks.hashing import make_key
+from checks.submissions import Submission, SubmissionsError, chapter_of, find_submissions
+from checks.variants import (
+    VariantError,
+    assigned_values,
+    chapter_parameters,
+    notebook_parameters,
+    parse_assignments,
+)
+
+STEMS = {1: "01_mnist_binary", 2: "02_performance_measures"}
+
+
+def notebook_with(*sources: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+# --- Submissions -----------------------------------------------------------------------------
+
+
+def test_a_folder_of_files_and_student_folders(tmp_path):
+    (tmp_path / "ann_01.ipynb").write_text("{}")
+    (tmp_path / "ben").mkdir()
+    (tmp_path / "ben" / "01_mnist_binary.ipynb").write_text("{}")
+    (tmp_path / "ben" / "helper.csv").write_text("1,2")
+    (tmp_path / "ben" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "ben" / ".ipynb_checkpoints" / "01_mnist_binary-checkpoint.ipynb").write_text("{}")
+    (tmp_path / "cy").mkdir()  # handed in nothing usable
+    (tmp_path / "cy" / "report.pdf").write_text("%PDF")
+    (tmp_path / "dee.pdf").write_text("%PDF")
+    (tmp_path / ".DS_Store").write_text("")
+    found = find_submissions(tmp_path)
+    assert [(s.student, s.name, s.is_notebook_file) for s in found] == [
+        ("ann_01", "ann_01.ipynb", True),
+        ("ben", "01_mnist_binary.ipynb", True),
+        ("cy", "", False),
+        ("dee", "dee.pdf", False),
+    ]
+
+
+def test_no_submissions_is_an_error(tmp_path):
+    with pytest.raises(SubmissionsError, match="empty"):
+        find_submissions(tmp_path)
+    with pytest.raises(SubmissionsError, match="not a folder"):
+        find_submissions(tmp_path / "missing")
+
+
+def test_the_chapter_comes_from_the_flag_cells_then_the_name():
+    checked = notebook_with('checks.check("2.1", a)', "checks.check('2.3', b)")
+    assert chapter_of(checked, "Copy of 01_mnist_binary.ipynb", STEMS) == 2
+    assert chapter_of(notebook_with("x = 1"), "jdoe_01_mnist_binary.ipynb", STEMS) == 1
+    assert chapter_of(notebook_with('checks.check("9.9", a)'), "mine.ipynb", STEMS) is None
+
+
+# --- Variants --------------------------------------------------------------------------------
+
+
+def test_variant_assignments_are_parsed_and_typed_like_the_defaults():
+    requested = parse_assignments(["target_digit=3", "random_state=7", "target_precision=0.8"])
+    parameters = {
+        1: notebook_parameters(ROOT / "solutions" / "01_mnist_binary.ipynb"),
+        2: notebook_parameters(ROOT / "solutions" / "02_performance_measures.ipynb"),
+        3: notebook_parameters(ROOT / "solutions" / "03_multiclass.ipynb"),
+    }
+    assert chapter_parameters(requested, parameters) == {
+        1: {"random_state": 7, "target_digit": "3"},
+        2: {"random_state": 7, "target_digit": "3", "target_precision": 0.8},
+        3: {"random_state": 7},
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["target_digit"], "KEY=VALUE"),
+        (["=3"], "KEY=VALUE"),
+        (["random_state=1", "random_state=2"], "twice"),
+        (["random_stat=1"], "no chapter has a parameter random_stat"),
+        (["random_state=seven"], "expected int"),
+    ],
+)
+def test_bad_variants_are_refused_with_the_reason(items, message):
+    parameters = {1: {"random_state": 42, "target_digit": "5"}}
+    with pytest.raises(VariantError, match=message):
+        chapter_parameters(parse_assignments(items), parameters)
+
+
+def test_the_parameters_cell_is_read_with_tuple_assignments():
+    assert assigned_values('a = 1  # one\ncl_a, cl_b = "3", "5"\nb = f(2)') == {
+        "a": 1,
+        "cl_a": "3",
+        "cl_b": "5",
+    }
+    assert "cl_b" in notebook_parameters(ROOT / "solutions" / "04_error_analysis.ipynb")
+
+
+# --- Judging ---------------------------------------------------------------------------------
+
+FLAG = get_flag("1.1")
+KEY = make_key("1.1", "1234", "tests")
+VARIANT_KEY = make_key("1.1", "4321", "tests")
+
+
+@pytest.mark.parametrize(
+    ("submitted", "under_variant", "verdict"),
+    [
+        ([1234], [4321], CAPTURED),
+        ([1234.0, 1234], [4321], CAPTURED),
+        ([], [4321], NOT_ANSWERED),
+        ([1233], [4321], WRONG),
+        (["1234"], [4321], WRONG),
+        ([1233, 1234], [4321], SEVERAL),
+        ([1234], [1234], NOT_UNDER_VARIANT),  # the same value both ways: typed in
+        ([1234], [], NOT_UNDER_VARIANT),
+        ([1234], [4321, 4320], NOT_UNDER_VARIANT),
+    ],
+)
+def test_a_flag_pays_only_when_right_as_submitted_and_under_the_variant(
+    submitted, under_variant, verdict
+):
+    grade = judge_flag(FLAG, submitted, KEY, under_variant, VARIANT_KEY)
+    assert grade.verdict == verdict
+    assert grade.points == (FLAG.points if verdict == CAPTURED else 0)
+
+
+def test_without_a_variant_the_submitted_answer_decides():
+    assert judge_flag(FLAG, [1234], KEY).verdict == CAPTURED
+    assert judge_flag(FLAG, [1234], None).verdict == WRONG  # no key: nothing to earn
+
+
+def test_record_lines_that_are_not_records_are_ignored(tmp_path):
+    record = tmp_path / "answers.jsonl"
+    record.write_text(
+        json.dumps({"flag": "1.1", "canonical": "1", "value": 1, "notebook": ""})
+        + '\nnot json\n[1, 2]\n{"flag": "1.2"}\n'
+        + json.dumps({"flag": "1.1", "value": 2})
+        + "\n"
+    )
+    assert read_answers(record) == {"1.1": [1, 2]}
+    assert read_answers(tmp_path / "missing.jsonl") == {}
+
+
+# --- How a run ended -------------------------------------------------------------------------
+
+
+def executed(tmp_path, notebook, log="", returncode=0, timed_out=False) -> Execution:
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    return Execution(path, path, returncode, log, timed_out)
+
+
+def failed_cell(source, ename, evalue):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["papermill"] = {"exception": True, "start_time": "t"}
+    cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])]
+    return cell
+
+
+def started_cell(source):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["papermill"] = {"exception": False, "start_time": "t"}
+    return cell
+
+
+def test_the_first_failing_cell_is_numbered_among_the_submission_code_cells(tmp_path):
+    injected = started_cell("target_digit = '3'")
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title"),
+            started_cell("import numpy"),
+            injected,
+            failed_cell("x = undefined\ny = 2", "NameError", "name 'undefined' is not defined"),
+        ]
+    )
+    status, error = first_error(executed(tmp_path, notebook, returncode=1))
+    assert status == "error in cell 2"
+    assert (error.cell, error.name, error.source) == (2, "NameError", "x = undefined")
+
+
+def test_memory_errors_timeouts_and_dead_kernels_have_their_own_status(tmp_path):
+    memory = nbformat.v4.new_notebook(cells=[failed_cell("a = []", "MemoryError", "")])
+    assert first_error(executed(tmp_path, memory, returncode=1))[0] == MEMORY
+    looping = nbformat.v4.new_notebook(cells=[started_cell("x = 1"), started_cell("while 1: 1")])
+    assert first_error(executed(tmp_path, looping, timed_out=True))[0] == TIMEOUT
+    assert first_error(executed(tmp_path, looping, "CellTimeoutError", 1))[1].cell == 2
+    died = first_error(executed(tmp_path, looping, "DeadKernelError: Kernel died", 1))
+    assert died[0] == "error in cell 2" and "kernel died" in died[1].message
+    assert first_error(executed(tmp_path, looping))[0] == OK
+
+
+def test_a_run_killed_before_any_output_is_a_timeout(tmp_path):
+    execution = Execution(tmp_path / "x.ipynb", tmp_path / "none.ipynb", -9, "", True)
+    assert first_error(execution) == (TIMEOUT, None)
+
+
+# --- Gradebook and feedback ------------------------------------------------------------------
+
+
+def test_the_gradebook_has_a_column_per_flag_blank_outside_the_chapter(tmp_path):
+    grades = [
+        Grade(
+            Submission("zoe", tmp_path / "z.ipynb", None),
+            1,
+            OK,
+            [FlagGrade(get_flag("1.1"), CAPTURED), FlagGrade(get_flag("1.2"), WRONG)],
+            seconds=12.34,
+        ),
+        Grade(Submission("amy", tmp_path / "a.ipynb", None), None, "not a notebook"),
+    ]
+    path = tmp_path / "gradebook.csv"
+    write_gradebook(path, grades)
+    rows = list(csv.DictReader(path.open()))
+    assert [row["student"] for row in rows] == ["amy", "zoe"]
+    assert rows[1]["1.1"] == "10" and rows[1]["1.2"] == "0" and rows[1]["2.1"] == ""
+    assert rows[1]["total"] == "10" and rows[1]["possible"] == "20" and rows[1]["seconds"] == "12.3"
+    assert rows[0]["status"] == "not a notebook" and rows[0]["total"] == "0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv"]  # no temporary left
+
+
+def test_feedback_gives_the_hint_and_the_reason_never_a_value(tmp_path):
+    flag = get_flag("1.3")
+    grade = Grade(
+        Submission("zoe", tmp_path / "z.ipynb", None),
+        1,
+        OK,
+        [FlagGrade(flag, WRONG), FlagGrade(get_flag("1.4"), NOT_UNDER_VARIANT)],
+        variant_status=OK,
+    )
+    page = feedback_page("zoe", [grade])
+    assert flag.hint in page and "0 / 15" in page
+    assert "re-run with other parameter values" in page
+
+
+def test_every_module_of_the_grader_is_documented_in_the_guide():
+    guide = (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    for needle in ("python -m checks grade", "--variant", "--student-edition", "Trust model"):
+        assert needle in guide
