@@ -35,3 +35,9 @@ def course_root() -> Path:
     if (here / "solutions").is_dir():
         return here
     return Path(__file__).resolve().parent.parent
+
+
+def course_cache_dir() -> Path:
+    """The course's folder in the user's cache: ``$XDG_CACHE_HOME/mnist-course`` (``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mnist-course"

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from checks.files import course_root
+from checks.files import course_cache_dir, course_root
 
 EXIT_BAD_INPUT, EXIT_SOLUTION_FAILED = 2, 1
 
@@ -79,11 +79,6 @@ def _stems(root: Path) -> dict[int, str]:
     }
 
 
-def _default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mnist-course" / "variants"
-
-
 def _prepare_variants(arguments: argparse.Namespace, root: Path, chapters: set[int]) -> dict:
     """Run (or read from the cache) each needed solution under the variant."""
     from checks.variants import (
@@ -103,7 +98,7 @@ def _prepare_variants(arguments: argparse.Namespace, root: Path, chapters: set[i
     by_chapter = chapter_parameters(
         requested, {chapter: notebook_parameters(path) for chapter, path in notebooks.items()}
     )
-    cache = Path(arguments.cache_dir) if arguments.cache_dir else _default_cache()
+    cache = Path(arguments.cache_dir) if arguments.cache_dir else course_cache_dir() / "variants"
     variants = {}
     for chapter in sorted(chapters):
         parameters = by_chapter.get(chapter)

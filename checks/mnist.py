@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from checks.files import atomic_write_bytes
+from checks.files import atomic_write_bytes, course_cache_dir
 
 if TYPE_CHECKING:
     from sklearn.utils import Bunch
@@ -256,8 +256,7 @@ def cache_dir() -> Path:
     """Where the cache lives: ``MNIST_CACHE_DIR``, else ``$XDG_CACHE_HOME/mnist-course``."""
     if os.environ.get(CACHE_DIR_VARIABLE):
         return Path(os.environ[CACHE_DIR_VARIABLE]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mnist-course"
+    return course_cache_dir()
 
 
 def _read_cache() -> dict[str, bytes] | None:
