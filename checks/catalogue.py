@@ -96,6 +96,11 @@ def flags() -> dict[str, Flag]:
     return load_catalogue().flags
 
 
+def chapter_flags(chapter: int) -> list[Flag]:
+    """The flags of one chapter, in course order."""
+    return [flag for flag in flags().values() if flag.chapter == chapter]
+
+
 def get_flag(flag_id: object) -> Flag:
     """Return the flag with this id (``"1.1"``; a float such as ``1.1`` is accepted too)."""
     key = str(flag_id).strip()

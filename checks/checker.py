@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
-from pathlib import Path
 
-from filelock import FileLock
-
-from checks import store, versions
-from checks.canonical import BadAnswer, candidates, canonical, plain_value
-from checks.catalogue import Flag, UnknownFlag, flags, get_flag
-from checks.hashing import load_keys
+from checks import recording, store, versions
+from checks.answer_keys import load_keys
+from checks.canonical import BadAnswer, candidates
+from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
 
 STRICT_VARIABLE = "CHECKS_STRICT"
-RECORD_VARIABLE = "CHECKS_RECORD"
 
 
 class FlagNotCaptured(AssertionError):
@@ -39,7 +34,7 @@ def judge(flag_id: object, value: object) -> Outcome:
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
         )
     try:
-        texts = candidates(flag, value)
+        candidates(flag, value)
     except BadAnswer as error:
         return Outcome(flag.id, INVALID, f"{str(error)[:1].upper()}{str(error)[1:]}.", flag)
     key = load_keys().get(flag.id)
@@ -50,7 +45,7 @@ def judge(flag_id: object, value: object) -> Outcome:
             "Instructors: run `python -m checks keys` to make the answer keys.",
             flag,
         )
-    if any(key.matches(flag.id, text) for text in texts):
+    if key.accepts(flag, value):
         return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}", flag)
 
@@ -59,7 +54,7 @@ def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:
     """Points captured in ``flag``'s chapter and in the course, from progress records."""
     every = flags().values()
     captured = {flag_id for flag_id, record in records.items() if record.captured}
-    in_chapter = [f for f in every if f.chapter == flag.chapter]
+    in_chapter = chapter_flags(flag.chapter)
     return Totals(
         chapter_points=sum(f.points for f in in_chapter if f.id in captured),
         chapter_possible=sum(f.points for f in in_chapter),
@@ -81,33 +76,54 @@ def _save(outcome: Outcome) -> Outcome:
     return Outcome(outcome.flag_id, outcome.status, outcome.detail, outcome.flag, totals)
 
 
-def _record(flag_id: object, value: object) -> None:
-    """Append the answer to ``$CHECKS_RECORD``: for the keys (solutions) and for grading."""
-    path = Path(os.environ[RECORD_VARIABLE])
-    flag = get_flag(flag_id)
-    entry = {
-        "flag": flag.id,
-        "canonical": canonical(flag, value),
-        "value": plain_value(flag, value),
-        "notebook": os.environ.get("CHECKS_NOTEBOOK", ""),
-    }
-    with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(entry) + "\n")
-
-
 def check(flag_id: object, value: object) -> bool:
-    """Check ``value`` as the answer to flag ``flag_id``; show the result, return whether right.
+    """Check an answer: capture the flag if it is right, and show the verdict at once.
 
-    ``...`` (the blank in student notebooks) means "not answered yet". Bad input (``None``, NaN, a
-    string for a number, a wrongly shaped array, an unknown flag) gets a one-line explanation and
-    ``False``, never an exception, except in strict mode (``CHECKS_STRICT=1``), where anything but
-    a right answer raises :class:`FlagNotCaptured`.
+    The verdict is one of ✔ correct (with the points and your running total), ✘ not quite (with
+    a hint), ○ not answered yet, or ⚠ a one-line explanation when the value cannot be an answer.
+    Progress is saved (see :func:`checks.progress`); a captured flag stays captured.
+
+    Parameters
+    ----------
+    flag_id : str
+        The flag, ``"chapter.number"`` as in the flag's heading, for example ``"2.1"``.
+    value : object
+        Your answer: a number (Python or NumPy, a 0-d array too), a string, or an array,
+        as the flag asks. ``...`` (the blank in the student notebooks) means "not answered
+        yet". A float is compared rounded to the decimals the flag states, so pass the full
+        value.
+
+    Returns
+    -------
+    bool
+        Whether this answer is right. Bad input (``None``, NaN, a string for a number, a
+        wrongly shaped array, an unknown flag) gets a one-line explanation and ``False``, never
+        an exception.
+
+    Raises
+    ------
+    FlagNotCaptured
+        Only in strict mode (environment variable ``CHECKS_STRICT=1``, used by the course's
+        own tests), for anything but a right answer.
+
+    See Also
+    --------
+    checks.progress : Your flags and points, chapter by chapter.
+
+    Examples
+    --------
+    >>> import checks
+    >>> checks.check("1.1", ...)  # doctest: +SKIP
+    ○ Flag 1.1 – Images of the target digit in the training set (10 pts): Not answered yet. ...
+    >>> checks.check("1.1", "5")  # doctest: +SKIP
+    ⚠ Flag 1.1 – ...: Can't check this value. Expected a whole number, got str '5'.
+    False
     """
     versions.warn_once_if_mismatched()
     outcome = _save(judge(flag_id, value))
     show(outcome)
-    if os.environ.get(RECORD_VARIABLE) and outcome.status in (CORRECT, WRONG, NO_KEY):
-        _record(flag_id, value)
+    if outcome.flag is not None and outcome.status in (CORRECT, WRONG, NO_KEY):
+        recording.record(outcome.flag, value)
     if strict_mode() and not outcome.correct:
         raise FlagNotCaptured(str(outcome))
     return outcome.correct

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from checks.catalogue import flags, get_flag, load_catalogue
 from checks.files import course_root
-from checks.grade_command import add_grade_parser
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_SOLUTION_FAILED = 1
 
 
 def command_list(_: argparse.Namespace) -> int:
@@ -76,7 +76,7 @@ def command_verify(arguments: argparse.Namespace) -> int:
 
 def command_release(arguments: argparse.Namespace) -> int:
     """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
-    from checks.release import MarkerError, plan_release, release
+    from checks.authoring.release import MarkerError, plan_release, release
 
     root = course_root()
     if arguments.student_edition:
@@ -102,8 +102,8 @@ def command_release(arguments: argparse.Namespace) -> int:
 
 
 def _student_edition(root: Path, target: Path) -> int:
-    from checks.edition import EditionError, write_student_edition
-    from checks.release import MarkerError
+    from checks.authoring.edition import EditionError, write_student_edition
+    from checks.authoring.release import MarkerError
 
     try:
         written = write_student_edition(root, target)
@@ -117,16 +117,113 @@ def _student_edition(root: Path, target: Path) -> int:
 
 def command_keys(arguments: argparse.Namespace) -> int:
     """Execute the solutions and rewrite the answer keys."""
-    from checks.keys import KeysError, regenerate_keys
+    from checks.authoring.keys import regenerate_keys
+    from checks.authoring.solution_runs import SolutionFailed
 
     solutions = Path(arguments.solutions) if arguments.solutions else course_root() / "solutions"
     try:
         changed = regenerate_keys(solutions)
-    except KeysError as error:
+    except SolutionFailed as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_SOLUTION_FAILED
     print(f"Answer keys for {len(flags())} flags written; changed: {', '.join(changed) or 'none'}.")
     return 0
+
+
+def command_grade(arguments: argparse.Namespace) -> int:
+    """Grade a folder of submissions; exit 0 when every submission has its row."""
+    from checks.authoring.solution_runs import SolutionFailed
+    from checks.grading import GradingInputError, Limits, grade_folder
+    from checks.grading.contained_run import GIB
+    from checks.grading.parameters import VariantError, parse_assignments
+
+    try:
+        result = grade_folder(
+            arguments.submissions,
+            out=arguments.out,
+            feedback=arguments.feedback,
+            variant=parse_assignments(arguments.variant),
+            jobs=arguments.jobs,
+            limits=Limits(
+                cell_timeout=arguments.cell_timeout,
+                timeout=arguments.timeout,
+                memory=int(arguments.memory * GIB),
+            ),
+            solutions=arguments.solutions,
+            cache_dir=arguments.cache_dir,
+        )
+    except (GradingInputError, VariantError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SolutionFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOLUTION_FAILED
+    counts = result.status_counts()
+    print(
+        f"Gradebook: {result.gradebook} ({len(result.grades)} rows: "
+        + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        + ")"
+    )
+    folder = result.feedback[0].parent if result.feedback else "-"
+    print(f"Feedback: {len(result.feedback)} page(s) in {folder}/")
+    print(f"Done in {result.seconds:.0f} s.")
+    return 0
+
+
+def _positive(kind: type) -> object:
+    """An argparse type: ``kind`` (int or float), greater than zero."""
+
+    def parse(text: str) -> object:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser(
+        "grade",
+        help="run submitted notebooks afresh and write a gradebook and feedback",
+        description="Execute every submitted notebook in its own contained kernel, judge the "
+        "flags it really computes, and write a gradebook (CSV) and one feedback page per student.",
+    )
+    grade.add_argument("submissions", help="folder of .ipynb files, or of one folder per student")
+    grade.add_argument("--out", default="gradebook.csv", help="the gradebook CSV to write")
+    grade.add_argument(
+        "--feedback", help="folder for the feedback pages (default: beside --out, NAME-feedback/)"
+    )
+    grade.add_argument(
+        "--variant",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also run each notebook with these parameters (e.g. target_digit=3 random_state=7);"
+        " a flag then counts only if right both ways",
+    )
+    grade.add_argument(
+        "--jobs", type=_positive(int), default=1, help="submissions run at once (default: 1)"
+    )
+    grade.add_argument(
+        "--cell-timeout", type=_positive(int), default=300, help="seconds per cell (default: 300)"
+    )
+    grade.add_argument(
+        "--timeout", type=_positive(int), default=1800, help="seconds per run (default: 1800)"
+    )
+    grade.add_argument(
+        "--memory",
+        type=_positive(float),
+        default=4.0,
+        help="GiB of address space per kernel process (default: 4)",
+    )
+    grade.add_argument("--solutions", help="solution notebooks, for variants (default: solutions/)")
+    grade.add_argument(
+        "--cache-dir", help="where solution answers under variants are cached (hashed)"
+    )
+    grade.set_defaults(run=command_grade)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")
     keys.add_argument("--solutions", help="folder of solution notebooks (default: solutions/)")
     keys.set_defaults(run=command_keys)
-    add_grade_parser(commands)
+    _add_grade_parser(commands)
     return parser
 
 

@@ -85,23 +85,55 @@ class CorruptMnistFile(MnistError):
 
 
 def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool = True) -> Bunch:
-    """Return MNIST as ``fetch_openml("mnist_784", as_frame=False)`` does.
+    """Load the MNIST digits, as ``fetch_openml("mnist_784", as_frame=False)`` does, offline too.
 
-    Args:
-        data_dir: a folder holding the original IDX files (``.gz`` or raw). Defaults to the
-            environment variable ``MNIST_DATA_DIR``; when neither is set, the local cache and then
-            OpenML are tried.
-        verbose: print one line saying where the data came from.
+    The sources are tried in order: a folder of the original IDX files (``data_dir``, else the
+    environment variable ``MNIST_DATA_DIR``), the local cache written by an earlier load
+    (``MNIST_CACHE_DIR``, default ``~/.cache/mnist-course``), then OpenML. Every file is
+    verified by its SHA-256, so a corrupt or truncated file is named, never loaded.
 
-    Returns:
-        A :class:`~sklearn.utils.Bunch` with ``data`` (float64, 70000x784), ``target`` (object
-        array of ``'0'``..``'9'``), ``frame``, ``categories``, ``feature_names``,
-        ``target_names``, ``DESCR``, ``details`` and ``url``.
+    Parameters
+    ----------
+    data_dir : str or path-like, default=None
+        A folder holding the four original IDX files, gzipped (``train-images-idx3-ubyte.gz``...)
+        or not. When None, ``MNIST_DATA_DIR`` is used if set, else the cache, else OpenML.
+    verbose : bool, default=True
+        Print one line saying where the data came from.
 
-    Raises:
-        CorruptMnistFile: a file's content is not the original MNIST (the message names it).
-        MnistError: no source worked; the message says how to get the data.
+    Returns
+    -------
+    sklearn.utils.Bunch
+        Dictionary-like object, with the same attributes as ``fetch_openml`` gives:
 
+        data : ndarray of shape (70000, 784), dtype float64
+            Pixel intensities from 0 to 255; the 60,000 training images first, in their
+            original order, then the 10,000 test images.
+        target : ndarray of shape (70000,), dtype object
+            The labels, the strings ``'0'`` to ``'9'``.
+        feature_names : list of str
+            ``'pixel1'`` to ``'pixel784'``.
+        frame, categories, target_names, DESCR, details, url
+            As ``fetch_openml`` sets them (``frame`` is None).
+
+    Raises
+    ------
+    CorruptMnistFile
+        A file's content is not the original MNIST; the message names the file.
+    MnistError
+        No source worked; the message says how to get the data.
+
+    See Also
+    --------
+    sklearn.datasets.fetch_openml : The online loader this function stands in for.
+
+    Examples
+    --------
+    >>> import checks
+    >>> mnist = checks.fetch_mnist()  # doctest: +SKIP
+    MNIST: 70,000 images loaded from the local cache in ~/.cache/mnist-course.
+    >>> X, y = mnist.data, mnist.target  # doctest: +SKIP
+    >>> X.shape, y[:3]  # doctest: +SKIP
+    ((70000, 784), array(['5', '0', '4'], dtype=object))
     """
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_VARIABLE) or None
     if chosen is not None:

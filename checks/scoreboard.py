@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 
 from checks import store
-from checks.catalogue import load_catalogue
+from checks.catalogue import chapter_flags, load_catalogue
 from checks.outcome import show
 
 
@@ -73,7 +73,7 @@ def scoreboard() -> Scoreboard:
     records = store.load()
     rows = []
     for chapter, title in catalogue.chapters.items():
-        in_chapter = [flag for flag in catalogue.flags.values() if flag.chapter == chapter]
+        in_chapter = chapter_flags(chapter)
         captured = [
             flag for flag in in_chapter if records.get(flag.id) and records[flag.id].captured
         ]
@@ -91,5 +91,27 @@ def scoreboard() -> Scoreboard:
 
 
 def progress() -> None:
-    """Show this user's progress by chapter: a table of flags and points, with the total."""
+    """Show your progress: the flags captured and the points, chapter by chapter, with the total.
+
+    Progress is saved on your machine in ``$CHECKS_HOME/progress.json`` (default
+    ``~/.mnist-course``) each time :func:`checks.check` judges an answer, so it survives
+    closing the notebook. In a notebook the table is rich HTML; in a terminal, plain text.
+
+    Returns
+    -------
+    None
+        The table is displayed, not returned.
+
+    See Also
+    --------
+    checks.check : Check an answer and capture its flag.
+
+    Examples
+    --------
+    >>> import checks
+    >>> checks.progress()  # doctest: +SKIP
+    Ch  Title                                      Flags     Points
+     1  MNIST and a binary classifier               2/4     20/50
+    ...
+    """
     show(scoreboard())

@@ -7,6 +7,7 @@ import warnings
 from importlib import metadata
 
 DISTRIBUTION = "mnist-course"
+# The libraries whose versions shape the answers: the one list of them.
 NUMBER_SHAPING = ("numpy", "scikit-learn", "scipy")
 
 _warned = False
@@ -30,17 +31,25 @@ def pinned_versions() -> dict[str, str]:
     return pins
 
 
+def installed_versions() -> dict[str, str]:
+    """The installed version of each library that shapes the numbers ("not installed" if none)."""
+    found = {}
+    for name in NUMBER_SHAPING:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def mismatches() -> dict[str, tuple[str, str]]:
     """Library -> (installed, pinned), for each pinned library whose installed version differs."""
-    found = {}
-    for name, pinned in pinned_versions().items():
-        try:
-            installed = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            installed = "not installed"
-        if installed != pinned:
-            found[name] = (installed, pinned)
-    return found
+    installed = installed_versions()
+    return {
+        name: (installed[name], pinned)
+        for name, pinned in pinned_versions().items()
+        if installed[name] != pinned
+    }
 
 
 def warn_once_if_mismatched() -> None:

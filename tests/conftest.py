@@ -11,16 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.catalogue import get_flag
+from checks.authoring.solution_runs import one_answer_per_flag
+from checks.catalogue import flags, get_flag
 from checks.checker import STRICT_VARIABLE
-from checks.execute import Execution, run_notebook
-from checks.keys import (
-    RECORD_FILE,
-    RecordedAnswer,
-    consistent_answers,
-    read_records,
-    recording_env,
-)
+from checks.recording import RECORD_FILE, RecordedAnswer, read_records, recording_env
+from checks.running.execute import Execution, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -80,17 +75,18 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def executed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
-    workdir = tmp_path_factory.mktemp("solutions")
-    runs = {}
+    runs, records = {}, []
     for notebook in SOLUTIONS:
-        env = {STRICT_VARIABLE: "1", **recording_env(notebook, workdir)}
+        workdir = tmp_path_factory.mktemp(notebook.stem)
+        env = {STRICT_VARIABLE: "1", **recording_env(workdir, notebook.name)}
         runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
-    return runs, read_records(workdir / RECORD_FILE)
+        records += read_records(workdir / RECORD_FILE)
+    return runs, records
 
 
 @pytest.fixture(scope="session")
 def answers(executed) -> dict[str, RecordedAnswer]:
-    return consistent_answers(executed[1])
+    return one_answer_per_flag(executed[1], flags())
 
 
 # Answers shorter than this (3, 0.5...) occur everywhere in any text, so grep cannot tell.

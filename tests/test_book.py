@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from conftest import ROOT, answer_leaks
 
-from checks.release import BEGIN, END, LINE_MARK
+from checks.authoring.release import BEGIN, END, LINE_MARK
 
 BUILD = ROOT / "_build"
 CHAPTERS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))

@@ -9,9 +9,10 @@ import pytest
 
 import checks
 from checks import checker, store
+from checks.answer_keys import make_key
 from checks.catalogue import flags
-from checks.hashing import make_key
 from checks.outcome import CORRECT, INVALID, UNANSWERED, WRONG
+from checks.recording import NOTEBOOK_VARIABLE, RECORD_FILE, RECORD_VARIABLE, read_records
 
 # Synthetic answers, not the course's: these tests exercise the mechanism with keys made here.
 SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
@@ -82,17 +83,38 @@ def test_strict_mode_raises_for_anything_but_a_right_answer(monkeypatch):
             checks.check("1.1", value)
 
 
-def test_record_mode_writes_the_canonical_answer(tmp_path, monkeypatch):
-    record = tmp_path / "answers.jsonl"
-    monkeypatch.setenv("CHECKS_RECORD", str(record))
+def test_record_mode_writes_plain_values_that_give_the_canonical_answer(tmp_path, monkeypatch):
+    monkeypatch.setenv(RECORD_VARIABLE, str(tmp_path / RECORD_FILE))
+    monkeypatch.setenv(NOTEBOOK_VARIABLE, "01_x.ipynb")
     checks.check("1.1", np.int64(1234))
     checks.check("1.4", 0.123456)
     checks.check("1.1", ...)  # blanks are not recorded
-    lines = [json.loads(line) for line in record.read_text().splitlines()]
-    assert [(entry["flag"], entry["canonical"]) for entry in lines] == [
+    checks.check("1.1", None)  # nor values that cannot be answers
+    lines = [json.loads(line) for line in (tmp_path / RECORD_FILE).read_text().splitlines()]
+    assert lines == [
+        {"flag": "1.1", "value": 1234, "notebook": "01_x.ipynb"},
+        {"flag": "1.4", "value": 0.123456, "notebook": "01_x.ipynb"},
+    ]
+    records = read_records(tmp_path / RECORD_FILE)
+    assert [(record.flag, record.canonical) for record in records] == [
         ("1.1", "1234"),
         ("1.4", "0.123"),
     ]
+
+
+def test_the_record_reader_skips_what_is_not_a_record(tmp_path):
+    record = tmp_path / RECORD_FILE
+    record.write_text(
+        json.dumps({"flag": "1.1", "value": 1, "notebook": ""})
+        + '\nnot json\n[1, 2]\n{"flag": "1.2"}\n'
+        + json.dumps({"flag": "1.1", "value": 2, "notebook": 7})
+        + "\n"
+    )
+    assert [(r.flag, r.value, r.notebook) for r in read_records(record)] == [
+        ("1.1", 1, ""),
+        ("1.1", 2, ""),
+    ]
+    assert read_records(tmp_path / "missing.jsonl") == []
 
 
 def test_missing_key_is_reported_not_crashed(capsys):

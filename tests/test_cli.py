@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from checks import cli
+from checks.answer_keys import make_key
 from checks.catalogue import flags
-from checks.hashing import make_key
 
 
 def run(*arguments: str) -> subprocess.CompletedProcess:

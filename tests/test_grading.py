@@ -1,4 +1,4 @@
-"""Grading a folder of real chapter-1 submissions, as an instructor would, with a variant.
+"""Grading a folder of real chapter-1 submissions with ``grade_folder``, with a variant.
 
 The folder holds a correct notebook (in a student folder), an empty one, one that raises, one
 that loops, one that exhausts memory, one that hard-codes every answer, one that is not JSON, and
@@ -9,7 +9,6 @@ what the solution computes, never from typed values.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,8 @@ import pytest
 from conftest import ROOT, answer_leaks
 
 from checks.catalogue import flags
-from checks.grading import MEMORY, OK, TIMEOUT
+from checks.grading import Limits, grade_folder
+from checks.grading.contained_run import GIB
 
 CHAPTER = "01_mnist_binary"
 SOLUTION = ROOT / "solutions" / f"{CHAPTER}.ipynb"
@@ -95,21 +95,24 @@ def graded(tmp_path_factory, executed, mnist_dir):
     shared = base / "mnist"
     shutil.copytree(mnist_dir, shared)
     out = base / "out" / "gradebook.csv"
-    options = f"--variant {VARIANT} --jobs 2 --cell-timeout 60 --timeout 300 --memory 3"
-    command = f"grade {folder} --out {out} --cache-dir {base / 'cache'} {options}"
-    completed = subprocess.run(
-        [sys.executable, "-m", "checks", *command.split()],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "MNIST_DATA_DIR": str(shared), "GRADER_SECRET": "x"},
-        timeout=1500,
-    )
-    rows = {}
-    if out.is_file():
-        rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    messages: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_DATA_DIR", str(shared))
+        patch.setenv("GRADER_SECRET", "x")
+        result = grade_folder(
+            folder,
+            out=out,
+            variant=dict([VARIANT.split("=")]),
+            jobs=2,
+            limits=Limits(cell_timeout=60, timeout=300, memory=3 * GIB),
+            cache_dir=base / "cache",
+            report=messages.append,
+            progress_bar=False,
+        )
+    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
     return {
-        "completed": completed,
+        "result": result,
+        "messages": "\n".join(messages),
         "rows": rows,
         "out": out,
         "shared": shared,
@@ -123,22 +126,21 @@ def points(row: dict[str, str]) -> dict[str, int]:
 
 
 def test_the_batch_completes_with_a_row_for_every_submission(graded):
-    completed = graded["completed"]
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert len(graded["result"].grades) == 8
     others = ("bob", "carl", "dina", "emma", "fred", "gina", "hugo")
     assert set(graded["rows"]) == {"alice", *(f"{name}_{CHAPTER}" for name in others)}
 
 
 def test_a_correct_notebook_earns_every_flag_both_ways(graded):
     row = graded["rows"]["alice"]
-    assert (row["status"], row["variant_status"]) == (OK, OK)
+    assert (row["status"], row["variant_status"]) == ("ok", "ok")
     assert points(row) == {flag.id: flag.points for flag in CHAPTER_FLAGS}
     assert row["notebook"] == f"{CHAPTER}.ipynb" and row["chapter"] == "1"
 
 
 def test_an_empty_notebook_runs_and_earns_nothing(graded):
     row = graded["rows"][f"bob_{CHAPTER}"]
-    assert row["status"] == OK and row["total"] == "0"
+    assert row["status"] == "ok" and row["total"] == "0"
 
 
 def test_an_error_stops_the_run_and_keeps_the_flags_before_it(graded):
@@ -149,17 +151,17 @@ def test_an_error_stops_the_run_and_keeps_the_flags_before_it(graded):
 
 def test_a_loop_is_stopped_by_the_time_limit(graded):
     row = graded["rows"][f"dina_{CHAPTER}"]
-    assert (row["status"], row["1.1"], row["total"]) == (TIMEOUT, "10", "10")
+    assert (row["status"], row["1.1"], row["total"]) == ("timeout", "10", "10")
 
 
 def test_unbounded_allocation_is_stopped_by_the_memory_limit(graded):
     row = graded["rows"][f"emma_{CHAPTER}"]
-    assert (row["status"], row["1.1"], row["total"]) == (MEMORY, "10", "10")
+    assert (row["status"], row["1.1"], row["total"]) == ("memory", "10", "10")
 
 
 def test_hard_coded_answers_earn_nothing_under_the_variant(graded):
     row = graded["rows"][f"fred_{CHAPTER}"]
-    assert row["status"] == OK and row["total"] == "0"
+    assert row["status"] == "ok" and row["total"] == "0"
     feedback = (graded["out"].parent / "gradebook-feedback" / f"fred_{CHAPTER}.md").read_text()
     assert feedback.count("right as submitted, but not when the notebook was re-run") == 4
 
@@ -179,7 +181,8 @@ def test_a_file_that_is_not_json_is_not_a_notebook(graded):
 
 
 def test_the_variant_changes_every_flag_of_the_chapter(graded):
-    assert "does not change" not in graded["completed"].stdout
+    assert "Running the solution 01_mnist_binary.ipynb" in graded["messages"]
+    assert "does not change" not in graded["messages"]
 
 
 def test_feedback_never_contains_an_answer(graded, answers):
@@ -188,6 +191,28 @@ def test_feedback_never_contains_an_answer(graded, answers):
     assert len(pages) == 8
     assert answer_leaks(answers, pages) == []
     assert "oops" in pages[f"carl_{CHAPTER}.md"]  # the first error, with its message
+
+
+def test_the_command_line_grades_a_folder(tmp_path):
+    """The one end-to-end run of ``python -m checks grade``: a blank notebook and a broken file."""
+    shutil.copy(STUDENT, tmp_path / f"bob_{CHAPTER}.ipynb")
+    (tmp_path / "hugo.ipynb").write_text("not JSON")
+    out = tmp_path / "out" / "book.csv"
+    completed = subprocess.run(
+        [sys.executable, "-m", "checks", "grade", str(tmp_path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"Gradebook: {out} (2 rows: 1 not a notebook, 1 ok)" in completed.stdout
+    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    assert (rows[f"bob_{CHAPTER}"]["status"], rows[f"bob_{CHAPTER}"]["total"]) == ("ok", "0")
+    assert sorted(p.name for p in (out.parent / "book-feedback").iterdir()) == [
+        f"bob_{CHAPTER}.md",
+        "hugo.md",
+    ]
 
 
 def test_bad_command_lines_are_refused_before_anything_runs(tmp_path):

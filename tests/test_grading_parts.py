@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import csv
-import json
 
 import nbformat
 import pytest
 from conftest import ROOT
 
+from checks.answer_keys import make_key
 from checks.catalogue import get_flag
-from checks.execute import Execution
-from checks.gradebook import feedback_page, write_gradebook
-from checks.grading import (
-    CAPTURED,
-    MEMORY,
-    NOT_ANSWERED,
-    NOT_UNDER_VARIANT,
-    OK,
-    SEVERAL,
-    TIMEOUT,
-    WRONG,
-    FlagGrade,
-    Grade,
-    first_error,
-    judge_flag,
-    read_answers,
-)
-from checks.hashing import make_key
-from checks.submissions import Submission, SubmissionsError, chapter_of, find_submissions
-from checks.variants import (
+from checks.grading.contained_run import CellError, describe_status, first_error
+from checks.grading.feedback import feedback_page
+from checks.grading.gradebook import write_gradebook
+from checks.grading.judging import FlagGrade, Grade, judge_flag
+from checks.grading.parameters import (
     VariantError,
     assigned_values,
     chapter_parameters,
     notebook_parameters,
     parse_assignments,
 )
+from checks.grading.status import RunStatus, Verdict
+from checks.grading.submissions import Submission, SubmissionsError, chapter_of, find_submissions
+from checks.running.execute import Execution
 
 STEMS = {1: "01_mnist_binary", 2: "02_performance_measures"}
 
@@ -58,20 +46,32 @@ def test_a_folder_of_files_and_student_folders(tmp_path):
     (tmp_path / "cy" / "report.pdf").write_text("%PDF")
     (tmp_path / "dee.pdf").write_text("%PDF")
     (tmp_path / ".DS_Store").write_text("")
-    found = find_submissions(tmp_path)
+    found = find_submissions(tmp_path, STEMS)
     assert [(s.student, s.name, s.is_notebook_file) for s in found] == [
         ("ann_01", "ann_01.ipynb", True),
         ("ben", "01_mnist_binary.ipynb", True),
         ("cy", "", False),
         ("dee", "dee.pdf", False),
     ]
+    # Each is classified once, when found: "{}" is not a valid notebook.
+    assert {s.problem for s in found} == {RunStatus.NOT_A_NOTEBOOK}
+
+
+def test_submissions_are_classified_by_chapter_when_found(tmp_path):
+    nbformat.write(notebook_with('checks.check("2.1", a)'), tmp_path / "ann.ipynb")
+    nbformat.write(notebook_with("x = 1"), tmp_path / "ben_01_mnist_binary.ipynb")
+    nbformat.write(notebook_with("x = 1"), tmp_path / "cy.ipynb")
+    found = {s.student: s for s in find_submissions(tmp_path, STEMS)}
+    assert (found["ann"].chapter, found["ann"].problem) == (2, None)
+    assert (found["ben_01_mnist_binary"].chapter, found["ben_01_mnist_binary"].problem) == (1, None)
+    assert (found["cy"].chapter, found["cy"].problem) == (None, RunStatus.NOT_A_COURSE_NOTEBOOK)
 
 
 def test_no_submissions_is_an_error(tmp_path):
     with pytest.raises(SubmissionsError, match="empty"):
-        find_submissions(tmp_path)
+        find_submissions(tmp_path, STEMS)
     with pytest.raises(SubmissionsError, match="not a folder"):
-        find_submissions(tmp_path / "missing")
+        find_submissions(tmp_path / "missing", STEMS)
 
 
 def test_the_chapter_comes_from_the_flag_cells_then_the_name():
@@ -133,15 +133,15 @@ VARIANT_KEY = make_key("1.1", "4321", "tests")
 @pytest.mark.parametrize(
     ("submitted", "under_variant", "verdict"),
     [
-        ([1234], [4321], CAPTURED),
-        ([1234.0, 1234], [4321], CAPTURED),
-        ([], [4321], NOT_ANSWERED),
-        ([1233], [4321], WRONG),
-        (["1234"], [4321], WRONG),
-        ([1233, 1234], [4321], SEVERAL),
-        ([1234], [1234], NOT_UNDER_VARIANT),  # the same value both ways: typed in
-        ([1234], [], NOT_UNDER_VARIANT),
-        ([1234], [4321, 4320], NOT_UNDER_VARIANT),
+        ([1234], [4321], Verdict.CAPTURED),
+        ([1234.0, 1234], [4321], Verdict.CAPTURED),
+        ([], [4321], Verdict.NOT_ANSWERED),
+        ([1233], [4321], Verdict.WRONG),
+        (["1234"], [4321], Verdict.WRONG),
+        ([1233, 1234], [4321], Verdict.SEVERAL),
+        ([1234], [1234], Verdict.NOT_UNDER_VARIANT),  # the same value both ways: typed in
+        ([1234], [], Verdict.NOT_UNDER_VARIANT),
+        ([1234], [4321, 4320], Verdict.NOT_UNDER_VARIANT),
     ],
 )
 def test_a_flag_pays_only_when_right_as_submitted_and_under_the_variant(
@@ -149,24 +149,12 @@ def test_a_flag_pays_only_when_right_as_submitted_and_under_the_variant(
 ):
     grade = judge_flag(FLAG, submitted, KEY, under_variant, VARIANT_KEY)
     assert grade.verdict == verdict
-    assert grade.points == (FLAG.points if verdict == CAPTURED else 0)
+    assert grade.points == (FLAG.points if verdict == Verdict.CAPTURED else 0)
 
 
 def test_without_a_variant_the_submitted_answer_decides():
-    assert judge_flag(FLAG, [1234], KEY).verdict == CAPTURED
-    assert judge_flag(FLAG, [1234], None).verdict == WRONG  # no key: nothing to earn
-
-
-def test_record_lines_that_are_not_records_are_ignored(tmp_path):
-    record = tmp_path / "answers.jsonl"
-    record.write_text(
-        json.dumps({"flag": "1.1", "canonical": "1", "value": 1, "notebook": ""})
-        + '\nnot json\n[1, 2]\n{"flag": "1.2"}\n'
-        + json.dumps({"flag": "1.1", "value": 2})
-        + "\n"
-    )
-    assert read_answers(record) == {"1.1": [1, 2]}
-    assert read_answers(tmp_path / "missing.jsonl") == {}
+    assert judge_flag(FLAG, [1234], KEY).verdict == Verdict.CAPTURED
+    assert judge_flag(FLAG, [1234], None).verdict == Verdict.WRONG  # no key: nothing to earn
 
 
 # --- How a run ended -------------------------------------------------------------------------
@@ -203,24 +191,24 @@ def test_the_first_failing_cell_is_numbered_among_the_submission_code_cells(tmp_
         ]
     )
     status, error = first_error(executed(tmp_path, notebook, returncode=1))
-    assert status == "error in cell 2"
+    assert describe_status(status, error) == "error in cell 2"
     assert (error.cell, error.name, error.source) == (2, "NameError", "x = undefined")
 
 
 def test_memory_errors_timeouts_and_dead_kernels_have_their_own_status(tmp_path):
     memory = nbformat.v4.new_notebook(cells=[failed_cell("a = []", "MemoryError", "")])
-    assert first_error(executed(tmp_path, memory, returncode=1))[0] == MEMORY
+    assert first_error(executed(tmp_path, memory, returncode=1))[0] == RunStatus.MEMORY
     looping = nbformat.v4.new_notebook(cells=[started_cell("x = 1"), started_cell("while 1: 1")])
-    assert first_error(executed(tmp_path, looping, timed_out=True))[0] == TIMEOUT
+    assert first_error(executed(tmp_path, looping, timed_out=True))[0] == RunStatus.TIMEOUT
     assert first_error(executed(tmp_path, looping, "CellTimeoutError", 1))[1].cell == 2
     died = first_error(executed(tmp_path, looping, "DeadKernelError: Kernel died", 1))
-    assert died[0] == "error in cell 2" and "kernel died" in died[1].message
-    assert first_error(executed(tmp_path, looping))[0] == OK
+    assert describe_status(*died) == "error in cell 2" and "kernel died" in died[1].message
+    assert first_error(executed(tmp_path, looping))[0] == RunStatus.OK
 
 
 def test_a_run_killed_before_any_output_is_a_timeout(tmp_path):
     execution = Execution(tmp_path / "x.ipynb", tmp_path / "none.ipynb", -9, "", True)
-    assert first_error(execution) == (TIMEOUT, None)
+    assert first_error(execution) == (RunStatus.TIMEOUT, None)
 
 
 # --- Gradebook and feedback ------------------------------------------------------------------
@@ -229,32 +217,43 @@ def test_a_run_killed_before_any_output_is_a_timeout(tmp_path):
 def test_the_gradebook_has_a_column_per_flag_blank_outside_the_chapter(tmp_path):
     grades = [
         Grade(
-            Submission("zoe", tmp_path / "z.ipynb", None),
-            1,
-            OK,
-            [FlagGrade(get_flag("1.1"), CAPTURED), FlagGrade(get_flag("1.2"), WRONG)],
+            Submission("zoe", tmp_path / "z.ipynb", None, chapter=1),
+            RunStatus.OK,
+            [
+                FlagGrade(get_flag("1.1"), Verdict.CAPTURED),
+                FlagGrade(get_flag("1.2"), Verdict.WRONG),
+            ],
             seconds=12.34,
         ),
-        Grade(Submission("amy", tmp_path / "a.ipynb", None), None, "not a notebook"),
+        Grade(Submission("amy", tmp_path / "a.ipynb", None), RunStatus.NOT_A_NOTEBOOK),
+        Grade(
+            Submission("bea", tmp_path / "b.ipynb", None, chapter=1),
+            RunStatus.ERROR,
+            [FlagGrade(get_flag("1.1"), Verdict.CAPTURED)],
+            CellError(7, "NameError", "name 'x' is not defined", "y = x"),
+            RunStatus.ERROR,
+            CellError(9, "ValueError", "", "z = 1"),
+        ),
     ]
     path = tmp_path / "gradebook.csv"
     write_gradebook(path, grades)
     rows = list(csv.DictReader(path.open()))
-    assert [row["student"] for row in rows] == ["amy", "zoe"]
-    assert rows[1]["1.1"] == "10" and rows[1]["1.2"] == "0" and rows[1]["2.1"] == ""
-    assert rows[1]["total"] == "10" and rows[1]["possible"] == "20" and rows[1]["seconds"] == "12.3"
+    assert [row["student"] for row in rows] == ["amy", "bea", "zoe"]
+    assert rows[2]["1.1"] == "10" and rows[2]["1.2"] == "0" and rows[2]["2.1"] == ""
+    assert rows[2]["total"] == "10" and rows[2]["possible"] == "20" and rows[2]["seconds"] == "12.3"
+    assert rows[2]["chapter"] == "1" and rows[2]["variant_status"] == ""
     assert rows[0]["status"] == "not a notebook" and rows[0]["total"] == "0"
+    assert (rows[1]["status"], rows[1]["variant_status"]) == ("error in cell 7", "error in cell 9")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv"]  # no temporary left
 
 
 def test_feedback_gives_the_hint_and_the_reason_never_a_value(tmp_path):
     flag = get_flag("1.3")
     grade = Grade(
-        Submission("zoe", tmp_path / "z.ipynb", None),
-        1,
-        OK,
-        [FlagGrade(flag, WRONG), FlagGrade(get_flag("1.4"), NOT_UNDER_VARIANT)],
-        variant_status=OK,
+        Submission("zoe", tmp_path / "z.ipynb", None, chapter=1),
+        RunStatus.OK,
+        [FlagGrade(flag, Verdict.WRONG), FlagGrade(get_flag("1.4"), Verdict.NOT_UNDER_VARIANT)],
+        variant_status=RunStatus.OK,
     )
     page = feedback_page("zoe", [grade])
     assert flag.hint in page and "0 / 15" in page

@@ -11,8 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT, answer_leaks
 
-from checks.catalogue import flags
-from checks.release import (
+from checks.authoring.release import (
     FLAG_TABLE,
     MarkerError,
     plan_release,
@@ -20,6 +19,7 @@ from checks.release import (
     strip_solution_source,
     student_version,
 )
+from checks.catalogue import flags
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 

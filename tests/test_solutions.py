@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, answer_leaks
 
+from checks.answer_keys import load_keys
+from checks.authoring.keys import build_keys
 from checks.catalogue import get_flag
-from checks.hashing import load_keys
-from checks.keys import build_keys
 
 
 @pytest.mark.parametrize("notebook", SOLUTIONS, ids=lambda p: p.name)

@@ -4,18 +4,21 @@ A folder of submissions holds either notebooks (``jdoe_01_mnist_binary.ipynb``: 
 the file's name) or one sub-folder per student (``jdoe/01_mnist_binary.ipynb``: the student is the
 folder's name, and the whole folder is copied for the run, so a notebook can read its own files).
 Every file a student handed in gets a row, so a PDF or a broken file is seen, not skipped.
+Each submission is read and classified once, when it is found: its chapter, or why it cannot be
+graded.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
 from checks.catalogue import UnknownFlag, get_flag
+from checks.grading.status import RunStatus
 
 _FLAG_CALL = re.compile(r"""checks\.check\(\s*["'](?P<flag>[^"']+)["']""")
 
@@ -31,6 +34,8 @@ class Submission:
     student: str
     path: Path | None
     folder: Path | None  # the student's folder, copied whole for the run; None: the file alone
+    chapter: int | None = None
+    problem: RunStatus | None = None  # why it cannot be graded; None: it can
 
     @property
     def name(self) -> str:
@@ -50,8 +55,11 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith(".") or part == "__pycache__" for part in parts)
 
 
-def find_submissions(root: Path) -> list[Submission]:
-    """Every submission under ``root``, sorted by student then notebook."""
+def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
+    """Every submission under ``root``, classified, sorted by student then notebook.
+
+    ``stems`` maps chapter numbers to notebook names (``1: "01_mnist_binary"``).
+    """
     if not root.is_dir():
         raise SubmissionsError(f"{root} is not a folder of submissions")
     found = []
@@ -69,10 +77,21 @@ def find_submissions(root: Path) -> list[Submission]:
                 found.append(Submission(entry.name, None, entry))
     if not found:
         raise SubmissionsError(f"{root} is empty: no notebook to grade")
-    return found
+    return [classify(submission, stems) for submission in found]
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode | None:
+def classify(submission: Submission, stems: dict[int, str]) -> Submission:
+    """The submission with its chapter, or with the reason it cannot be graded."""
+    notebook = read_notebook(submission.path) if submission.is_notebook_file else None
+    if notebook is None:
+        return replace(submission, problem=RunStatus.NOT_A_NOTEBOOK)
+    chapter = chapter_of(notebook, submission.name, stems)
+    if chapter is None:
+        return replace(submission, problem=RunStatus.NOT_A_COURSE_NOTEBOOK)
+    return replace(submission, chapter=chapter)
+
+
+def read_notebook(path: Path | None) -> nbformat.NotebookNode | None:
     """The notebook in ``path``, or None if it is not a valid Jupyter notebook."""
     try:
         notebook = nbformat.read(path, as_version=4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from checks.release import release
+from checks.authoring.release import release
 
 EDITION_PATHS = (
     "book",

@@ -1,51 +1,20 @@
-"""Write what grading found: the gradebook (CSV) and one feedback page (Markdown) per student.
+"""Feedback: one Markdown page per student, every notebook and flag, never an answer.
 
-Both are written atomically. Feedback says which flags earned points and which did not, with the
-flag's hint and the first error; it never contains a right answer (the grader has none in plain
-text: it only knows hashes).
+Feedback says which flags earned points and which did not, with the flag's hint and the first
+error; it never contains a right answer (the grader has none in plain text: it only knows
+hashes). Pages are written atomically.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from pathlib import Path
 
-from checks.catalogue import flags
 from checks.files import atomic_write_text
-from checks.grading import CAPTURED, NOT_UNDER_VARIANT, CellError, Grade
-
-FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status")
-TRAILING_COLUMNS = ("total", "possible", "seconds")
-
-
-def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
-    """One row per student and notebook, sorted; flags of another chapter are left blank."""
-    rows = []
-    for grade in sorted(grades, key=lambda g: (g.submission.student, g.submission.name)):
-        row: dict[str, object] = {
-            "student": grade.submission.student,
-            "notebook": grade.submission.name,
-            "chapter": grade.chapter or "",
-            "status": grade.status,
-            "variant_status": grade.variant_status,
-        }
-        row.update({flag_grade.flag.id: flag_grade.points for flag_grade in grade.flags})
-        row.update(total=grade.total, possible=grade.possible, seconds=round(grade.seconds, 1))
-        rows.append(row)
-    return rows
-
-
-def write_gradebook(path: Path, grades: list[Grade]) -> None:
-    """Write the gradebook CSV atomically (readers see the old file or the new one)."""
-    buffer = io.StringIO()
-    columns = [*FIXED_COLUMNS, *flags(), *TRAILING_COLUMNS]
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(gradebook_rows(grades))
-    atomic_write_text(path, buffer.getvalue())
+from checks.grading.contained_run import CellError
+from checks.grading.judging import Grade
+from checks.grading.status import RunStatus, Verdict
 
 
 def _describe_error(error: CellError) -> str:
@@ -59,36 +28,39 @@ def _notebook_section(grade: Grade) -> list[str]:
     lines = [f"## {title}", ""]
     if not grade.flags:
         explanation = {
-            "not a notebook": "This file is not a Jupyter notebook that can be opened (is it "
-            "the .ipynb file, saved from JupyterLab or Colab?), so it could not be graded.",
-            "not a course notebook": "This notebook has none of the course's flag cells, so "
-            "it could not be matched to a chapter.",
-        }.get(grade.status, f"It could not be graded ({grade.status}).")
+            RunStatus.NOT_A_NOTEBOOK: "This file is not a Jupyter notebook that can be opened "
+            "(is it the .ipynb file, saved from JupyterLab or Colab?), so it could not be graded.",
+            RunStatus.NOT_A_COURSE_NOTEBOOK: "This notebook has none of the course's flag cells, "
+            "so it could not be matched to a chapter.",
+        }.get(grade.status, f"It could not be graded ({grade.status_text}).")
         return [*lines, explanation, ""]
     lines += [
         f"**{grade.total} / {grade.possible} points.** Your notebook was run from top to bottom "
         "in a fresh kernel"
-        + (", and again with other parameter values." if grade.variant_status else "."),
+        + (", and again with other parameter values." if grade.variant_status is not None else "."),
         "",
         "| Flag | Points | Result |",
         "| --- | ---: | --- |",
     ]
     for flag_grade in grade.flags:
         flag = flag_grade.flag
-        if flag_grade.verdict == CAPTURED:
+        if flag_grade.verdict is Verdict.CAPTURED:
             result = "captured"
-        elif flag_grade.verdict == NOT_UNDER_VARIANT:
+        elif flag_grade.verdict is Verdict.NOT_UNDER_VARIANT:
             result = (
                 "right as submitted, but not when the notebook was re-run with other parameter "
                 "values: compute the answer from the parameters, do not type it in"
             )
         else:
-            result = f"{flag_grade.verdict}. Hint: {flag.hint}"
+            result = f"{flag_grade.verdict.value}. Hint: {flag.hint}"
         lines.append(f"| {flag.id} {flag.title} | {flag_grade.points} / {flag.points} | {result} |")
     lines.append("")
     if grade.error is not None:
-        lines += [f"**Status: {grade.status}.** First error, in {_describe_error(grade.error)}", ""]
-    if grade.variant_error is not None and grade.variant_status != grade.status:
+        lines += [
+            f"**Status: {grade.status_text}.** First error, in {_describe_error(grade.error)}",
+            "",
+        ]
+    if grade.variant_error is not None and grade.variant_status_text != grade.status_text:
         cell = f"code cell {grade.variant_error.cell}" if grade.variant_error.cell else "a cell"
         lines += [
             f"With other parameter values, the run stopped at {cell} "

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.sandbox import kill_tree, limited_command
+from checks.running.limits import kill_tree, limited_command
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def run_notebook(
     command = [
         sys.executable,
         "-m",
-        "checks.notebook_runner",
+        "checks.running.notebook_runner",
         str(notebook.resolve()),
         str(output.resolve()),
         "--kernel-cwd",

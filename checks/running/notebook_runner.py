@@ -1,4 +1,4 @@
-"""``python -m checks.notebook_runner``: papermill, with the kernel's folder set apart.
+"""``python -m checks.running.notebook_runner``: papermill, with the kernel's folder set apart.
 
 Papermill's own ``--cwd`` moves the papermill process into the notebook's folder, so a notebook
 that deletes its folder breaks papermill's final save and its report. Here only the *kernel*
@@ -16,7 +16,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Execute one notebook; exit 0 if every cell ran, 1 with the error otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m checks.notebook_runner")
+    parser = argparse.ArgumentParser(prog="python -m checks.running.notebook_runner")
     parser.add_argument("notebook")
     parser.add_argument("output")
     parser.add_argument("--kernel-cwd", required=True)

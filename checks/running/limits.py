@@ -1,9 +1,10 @@
-"""Limits for untrusted notebook runs: a memory ceiling, and killing every process a run left.
+"""Limits for notebook runs: a memory ceiling, and killing every process a run left.
 
-``python -m checks.sandbox BYTES -- COMMAND ...`` sets the address-space limit (``RLIMIT_AS``) to
-``BYTES`` and then *becomes* ``COMMAND`` (``exec``), so the limit holds for it and for every
-process it starts (the kernel, its joblib workers): an allocation past the limit raises
-``MemoryError`` in the notebook instead of exhausting the machine. The limit is per process.
+``python -m checks.running.limits BYTES -- COMMAND ...`` sets the address-space limit
+(``RLIMIT_AS``) to ``BYTES`` and then *becomes* ``COMMAND`` (``exec``), so the limit holds for it
+and for every process it starts (the kernel, its joblib workers): an allocation past the limit
+raises ``MemoryError`` in the notebook instead of exhausting the machine. The limit is per
+process.
 
 Every process of a run carries a marker in its environment (:data:`MARKER_VARIABLE`);
 :func:`kill_marked` ends those still alive afterwards, including kernels, which Jupyter starts in
@@ -31,7 +32,7 @@ def limited_command(command: list[str], memory_bytes: int | None) -> list[str]:
     """``command``, run under a memory limit of ``memory_bytes`` per process (None: no limit)."""
     if memory_bytes is None:
         return command
-    return [sys.executable, "-m", "checks.sandbox", str(memory_bytes), "--", *command]
+    return [sys.executable, "-m", "checks.running.limits", str(memory_bytes), "--", *command]
 
 
 def kill_tree(pid: int) -> None:
@@ -70,13 +71,13 @@ def _set_memory_limit(memory_bytes: int) -> None:
 
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     except (ImportError, ValueError, OSError) as error:  # Windows, or macOS refusing RLIMIT_AS
-        print(f"checks.sandbox: memory limit not enforced here ({error})", file=sys.stderr)
+        print(f"checks.running.limits: memory limit not enforced here ({error})", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:
     """``BYTES -- COMMAND ...``: limit memory, then replace this process by ``COMMAND``."""
     if len(argv) < 3 or argv[1] != "--" or not argv[0].isdigit():
-        sys.exit("usage: python -m checks.sandbox BYTES -- COMMAND [ARGUMENT ...]")
+        sys.exit("usage: python -m checks.running.limits BYTES -- COMMAND [ARGUMENT ...]")
     _set_memory_limit(int(argv[0]))
     os.execvp(argv[2], argv[2:])
 

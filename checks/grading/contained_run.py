@@ -1,0 +1,217 @@
+"""Run one submission afresh, contained, and collect the values its kernel checked.
+
+A run happens in a temporary folder of its own: a copy of the submission, a copy of the MNIST
+files, a fresh progress store and ``HOME``, an environment that carries nothing else of the
+grader's, a per-cell and a per-notebook time limit and a memory limit
+(:mod:`checks.running.limits`). The kernel records every value it checks
+(:mod:`checks.recording`); what the notebook prints is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from checks.grading.parameters import tag_parameters_cell
+from checks.grading.status import RunStatus
+from checks.grading.submissions import Submission
+from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
+from checks.recording import RECORD_FILE, read_records, recording_env
+from checks.running.execute import Execution, run_notebook
+from checks.running.limits import MARKER_VARIABLE, kill_marked, new_marker
+
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run of a submission may use."""
+
+    cell_timeout: int = 300
+    timeout: int = 1800
+    memory: int | None = 4 * GIB
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class CellError:
+    """The first cell that failed in a run."""
+
+    cell: int  # 1-based, among the notebook's code cells; 0: unknown
+    name: str
+    message: str
+    source: str  # the cell's first line, to find it
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of a submission: how it ended and what its kernel answered."""
+
+    status: RunStatus
+    error: CellError | None
+    answers: dict[str, list[object]]
+    seconds: float
+
+
+def describe_status(status: RunStatus, error: CellError | None) -> str:
+    """The status as the gradebook writes it: ``ok``, ``error in cell 12``, ``timeout``..."""
+    if status is RunStatus.ERROR:
+        return f"error in cell {error.cell if error is not None and error.cell else '?'}"
+    return status.value
+
+
+def kernel_environment(workdir: Path, notebook_name: str, marker: str, threads: int) -> dict:
+    """The whole environment of a submission's kernel: nothing of the grader's but the basics."""
+    env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+    for folder in ("home", "tmp", "progress", "mnist-cache"):
+        (workdir / folder).mkdir(exist_ok=True)
+    return {
+        **env,
+        **recording_env(workdir, notebook_name),
+        "HOME": str(workdir / "home"),
+        "TMPDIR": str(workdir / "tmp"),
+        "MPLBACKEND": "Agg",
+        DATA_DIR_VARIABLE: str(workdir / "mnist"),
+        CACHE_DIR_VARIABLE: str(workdir / "mnist-cache"),
+        MARKER_VARIABLE: marker,
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "LOKY_MAX_CPU_COUNT": str(threads),
+    }
+
+
+def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> Path:
+    """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``."""
+    assert submission.path is not None
+    target = workdir / "submission"
+    if submission.folder is not None:
+        shutil.copytree(submission.folder, target, symlinks=True)
+    else:
+        target.mkdir()
+        shutil.copy2(submission.path, target / submission.path.name)
+    shutil.copytree(mnist_dir, workdir / "mnist")
+    return target / submission.name
+
+
+def _code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The submission's own code cells (not papermill's injected parameters)."""
+    return [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
+    ]
+
+
+def _error_output(cell: nbformat.NotebookNode) -> dict | None:
+    return next((out for out in cell.get("outputs", []) if out.output_type == "error"), None)
+
+
+def _cell_error(index: int, cell: nbformat.NotebookNode, name: str, message: str) -> CellError:
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return CellError(index + 1, name, message.strip()[:300], first_line.strip()[:80])
+
+
+def _started(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("papermill", {}).get("start_time"))
+
+
+def _interrupted(cell: nbformat.NotebookNode) -> bool:
+    return (_error_output(cell) or {}).get("ename") == "KeyboardInterrupt"
+
+
+def first_error(execution: Execution) -> tuple[RunStatus, CellError | None]:
+    """The run's status and its first failing cell, from papermill's output notebook and log."""
+    try:
+        cells = _code_cells(nbformat.read(execution.output, as_version=4))
+    except Exception:  # killed before papermill wrote anything
+        cells = []
+    started = [index for index, cell in enumerate(cells) if _started(cell)]
+    last = started[-1] if started else None
+    if execution.timed_out or "CellTimeoutError" in execution.log:
+        where = next((i for i, cell in enumerate(cells) if _interrupted(cell)), last)
+        limit = "notebook" if execution.timed_out else "cell"
+        if where is None:
+            return RunStatus.TIMEOUT, None
+        return RunStatus.TIMEOUT, _cell_error(
+            where, cells[where], "Timeout", f"stopped: the {limit} time limit ran out"
+        )
+    if "DeadKernelError" in execution.log and last is not None:
+        message = "the kernel died (os._exit, a crash, or running out of memory)"
+        return RunStatus.ERROR, _cell_error(last, cells[last], "DeadKernel", message)
+    for index, cell in enumerate(cells):
+        output = _error_output(cell)
+        if cell.metadata.get("papermill", {}).get("exception") and output is not None:
+            error = _cell_error(index, cell, output.get("ename", "Error"), output.get("evalue", ""))
+            if error.name.endswith("MemoryError"):
+                return RunStatus.MEMORY, error
+            return RunStatus.ERROR, error
+    if not execution.ok:
+        return RunStatus.ERROR, CellError(0, "Error", execution.error_summary()[-300:], "")
+    return RunStatus.OK, None
+
+
+def answers_by_flag(record_file: Path) -> dict[str, list[object]]:
+    """The values the kernel checked, by flag, in order."""
+    answers: dict[str, list[object]] = {}
+    for record in read_records(record_file):
+        answers.setdefault(record.flag, []).append(record.value)
+    return answers
+
+
+def run_submission(
+    submission: Submission,
+    mnist_dir: Path,
+    limits: Limits,
+    parameters: dict[str, object] | None = None,
+) -> Run:
+    """Execute one submission in a temporary folder of its own and collect its answers."""
+    started = time.perf_counter()
+    marker = new_marker()
+    with tempfile.TemporaryDirectory(prefix="checks-grade-", ignore_cleanup_errors=True) as scratch:
+        workdir = Path(scratch)
+        notebook = copy_submission(submission, workdir, mnist_dir)
+        if parameters:
+            tag_parameters_cell(notebook, set(parameters))
+        env = kernel_environment(workdir, notebook.name, marker, limits.threads)
+        try:
+            execution = run_notebook(
+                notebook,
+                workdir / "executed.ipynb",
+                parameters=parameters,
+                env=env,
+                inherit_env=False,
+                cell_timeout=limits.cell_timeout,
+                timeout=limits.timeout,
+                memory_limit=limits.memory,
+            )
+        finally:
+            kill_marked(marker)
+        status, error = first_error(execution)
+        answers = answers_by_flag(workdir / RECORD_FILE)
+    return Run(status, error, answers, time.perf_counter() - started)
+
+
+def prepare_mnist(target: Path, report: Callable[[str], None] = print) -> Path:
+    """Write verified raw MNIST files into ``target``, copied into every run; return it."""
+    source = os.environ.get(DATA_DIR_VARIABLE)
+    if source:
+        raw = read_idx_folder(Path(source).expanduser())
+    else:
+        from checks.mnist import cache_dir, fetch_mnist
+
+        report(f"{DATA_DIR_VARIABLE} is not set: loading MNIST once (cache or OpenML) ...")
+        fetch_mnist(verbose=False)
+        raw = read_idx_folder(cache_dir())
+    target.mkdir(parents=True, exist_ok=True)
+    for key, spec in IDX_FILES.items():
+        (target / spec.name).write_bytes(raw[key])
+    return target

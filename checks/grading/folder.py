@@ -1,0 +1,232 @@
+"""Grade a folder of submissions: :func:`grade_folder`, the instructor's entry point."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.answer_keys import AnswerKey, load_keys
+from checks.authoring.notebooks import chapter_notebooks, course_notebooks
+from checks.catalogue import chapter_flags
+from checks.files import course_cache_dir, course_root
+from checks.grading.contained_run import Limits, prepare_mnist, run_submission
+from checks.grading.feedback import write_feedback
+from checks.grading.gradebook import write_gradebook
+from checks.grading.judging import Grade, judge_flag
+from checks.grading.parameters import VariantError
+from checks.grading.status import RunStatus
+from checks.grading.submissions import Submission, SubmissionsError, find_submissions
+from checks.grading.variants import VariantKeys, prepare_variants
+from checks.mnist import MnistError
+
+
+class GradingInputError(ValueError):
+    """Grading cannot start: the submissions, the variant, the keys or MNIST are not usable."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the grader knows while it grades: answer keys, variants, MNIST, limits."""
+
+    keys: dict[str, AnswerKey]
+    mnist_dir: Path
+    limits: Limits = field(default_factory=Limits)
+    variants: dict[int, VariantKeys] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GradingResult:
+    """What :func:`grade_folder` wrote."""
+
+    grades: list[Grade]
+    gradebook: Path
+    feedback: list[Path]
+    seconds: float
+
+    def status_counts(self) -> Counter[str]:
+        """How many rows ended each way (every ``error in cell N`` counted as ``error``)."""
+        return Counter(grade.status.value for grade in self.grades)
+
+
+def grade_submission(submission: Submission, course: Course) -> Grade:
+    """Run a submission (and again under its chapter's variant), then judge every flag."""
+    if submission.problem is not None or submission.chapter is None:
+        return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
+    run = run_submission(submission, course.mnist_dir, course.limits)
+    variant = course.variants.get(submission.chapter)
+    variant_run = (
+        run_submission(submission, course.mnist_dir, course.limits, variant.parameters)
+        if variant
+        else None
+    )
+    grades = [
+        judge_flag(
+            flag,
+            run.answers.get(flag.id, []),
+            course.keys.get(flag.id),
+            variant_run.answers.get(flag.id, []) if variant_run else None,
+            variant.keys.get(flag.id) if variant else None,
+        )
+        for flag in chapter_flags(submission.chapter)
+    ]
+    return Grade(
+        submission,
+        run.status,
+        grades,
+        run.error,
+        variant_run.status if variant_run else None,
+        variant_run.error if variant_run else None,
+        run.seconds + (variant_run.seconds if variant_run else 0.0),
+    )
+
+
+def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> Iterator[Grade]:
+    """Grade every submission, ``jobs`` at a time; yield each grade as it is ready.
+
+    A submission that breaks the grader itself (it should not happen) still yields a row, with
+    the error as its status, so no submission stops the batch.
+    """
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(grade_submission, sub, course): sub for sub in submissions}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as error:  # a grader bug must not lose the other rows
+                yield Grade(futures[future], RunStatus.GRADER_ERROR, detail=str(error))
+
+
+def grade_folder(
+    submissions: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] = "gradebook.csv",
+    feedback: str | os.PathLike[str] | None = None,
+    variant: Mapping[str, object] | None = None,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    solutions: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    report: Callable[[str], None] = print,
+    progress_bar: bool = True,
+) -> GradingResult:
+    """Run every submitted notebook afresh and contained, and write a gradebook and feedback.
+
+    Each notebook is executed in its own kernel and temporary folder, with time and memory
+    limits; the grader judges the values the kernel computed (never what it printed). With a
+    ``variant``, each notebook also runs with those parameter values and a flag pays only if it
+    is right both ways, so typed-in answers earn nothing.
+
+    Parameters
+    ----------
+    submissions : str or path-like
+        A folder of notebooks (the student is the file's name) or of one folder per student
+        (the whole folder is copied for the run).
+    out : str or path-like, default="gradebook.csv"
+        The gradebook to write: a row per student and notebook, a column per flag. It is
+        rewritten atomically after every submission.
+    feedback : str or path-like, default=None
+        The folder for one Markdown feedback page per student; by default ``NAME-feedback/``
+        beside ``out``.
+    variant : mapping of str to object, default=None
+        Parameter values for a second run of every notebook, for example
+        ``{"target_digit": "3", "random_state": 7}``. Values are typed like each chapter's
+        defaults; a name no chapter has is an error.
+    jobs : int, default=1
+        Submissions run at once. Each gets ``cpu_count // jobs`` threads.
+    limits : Limits, default=None
+        Seconds per cell and per run, and bytes of memory per process; by default 300 s, 1800 s
+        and 4 GiB. Its ``threads`` field is set from ``jobs``.
+    solutions : str or path-like, default=None
+        The solution notebooks, run under the variant; by default the course's ``solutions/``.
+    cache_dir : str or path-like, default=None
+        Where the solutions' answers under variants are cached (as salted hashes); by default
+        ``~/.cache/mnist-course/variants``.
+    report : callable, default=print
+        Receives each progress message.
+    progress_bar : bool, default=True
+        Show a progress bar over the submissions (on standard error).
+
+    Returns
+    -------
+    GradingResult
+        The grades, in the order they finished, and the paths written.
+
+    Raises
+    ------
+    GradingInputError
+        The submissions folder is missing or empty, the variant names an unknown parameter or
+        a value of the wrong type, there are no answer keys, or MNIST cannot be loaded.
+    checks.authoring.solution_runs.SolutionFailed
+        A solution notebook fails under the variant.
+
+    See Also
+    --------
+    checks.check : What a student's kernel calls for each flag (recorded while graded).
+
+    Examples
+    --------
+    >>> from checks.grading import grade_folder
+    >>> result = grade_folder("submissions/", variant={"target_digit": "3"})  # doctest: +SKIP
+    >>> result.status_counts()  # doctest: +SKIP
+    Counter({'ok': 41, 'error': 2, 'timeout': 1})
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    if jobs < 1:
+        raise GradingInputError(f"jobs must be at least 1, got {jobs}")
+    out = Path(out)
+    feedback_dir = Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback")
+    keys = load_keys()
+    if not keys:
+        raise GradingInputError("no answer keys; run `python -m checks keys` first")
+    root = course_root()
+    stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
+    limits = limits or Limits()
+    limits = Limits(
+        limits.cell_timeout, limits.timeout, limits.memory, max(1, (os.cpu_count() or 1) // jobs)
+    )
+    try:
+        found = find_submissions(Path(submissions), stems)
+        variants = {}
+        if variant:
+            variants = prepare_variants(
+                {name: str(value) for name, value in variant.items()},
+                chapter_notebooks(Path(solutions) if solutions else root / "solutions"),
+                {submission.chapter for submission in found if submission.chapter is not None},
+                Path(cache_dir) if cache_dir else course_cache_dir() / "variants",
+                cell_timeout=limits.cell_timeout,
+                report=report,
+            )
+    except (SubmissionsError, VariantError, FileNotFoundError) as error:
+        raise GradingInputError(str(error)) from error
+    grades: list[Grade] = []
+    with tempfile.TemporaryDirectory(prefix="checks-grading-") as scratch:
+        try:
+            mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
+        except MnistError as error:
+            raise GradingInputError(str(error)) from error
+        course = Course(keys, mnist_dir, limits, variants)
+        shown = " ".join(f"{name}={value}" for name, value in (variant or {}).items())
+        report(
+            f"Grading {len(found)} submission(s), {jobs} at a time"
+            + (f", each also with {shown}" if variants else "")
+            + "."
+        )
+        with tqdm(
+            total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar
+        ) as bar:
+            for grade in grade_all(found, course, jobs):
+                grades.append(grade)
+                write_gradebook(out, grades)
+                shown = f"{grade.submission.student}: {grade.status_text}"
+                bar.set_postfix_str(shown, refresh=False)
+                bar.update()
+    pages = write_feedback(feedback_dir, grades)
+    return GradingResult(grades, out, pages, time.perf_counter() - started)

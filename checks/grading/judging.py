@@ -1,0 +1,114 @@
+"""Judge what a run computed: each flag's verdict, and the grade of a submission.
+
+The grader trusts only the values the kernel recorded, and judges them itself: against the
+answer keys, and, with a variant, against the solution's answers under the same parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from checks.answer_keys import AnswerKey
+from checks.canonical import BadAnswer, canonical
+from checks.catalogue import Flag
+from checks.grading.contained_run import CellError, describe_status
+from checks.grading.status import RunStatus, Verdict
+from checks.grading.submissions import Submission
+
+
+@dataclass(frozen=True)
+class FlagGrade:
+    """The points one flag earned and why."""
+
+    flag: Flag
+    verdict: Verdict
+
+    @property
+    def points(self) -> int:
+        """The flag's points if captured, else 0."""
+        return self.flag.points if self.verdict is Verdict.CAPTURED else 0
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One gradebook row: a student's notebook, how its runs ended, and its flags."""
+
+    submission: Submission
+    status: RunStatus
+    flags: list[FlagGrade] = field(default_factory=list)
+    error: CellError | None = None
+    variant_status: RunStatus | None = None
+    variant_error: CellError | None = None
+    seconds: float = 0.0
+    detail: str = ""  # for a grader error: what went wrong
+
+    @property
+    def chapter(self) -> int | None:
+        """The chapter of the notebook, if it is one of the course's."""
+        return self.submission.chapter
+
+    @property
+    def status_text(self) -> str:
+        """The status as the gradebook shows it (``error in cell 12``)."""
+        text = describe_status(self.status, self.error)
+        return f"{text}: {self.detail}"[:200] if self.detail else text
+
+    @property
+    def variant_status_text(self) -> str:
+        """The variant run's status as the gradebook shows it, or ``""`` without a variant."""
+        if self.variant_status is None:
+            return ""
+        return describe_status(self.variant_status, self.variant_error)
+
+    @property
+    def total(self) -> int:
+        """Points earned in this notebook."""
+        return sum(grade.points for grade in self.flags)
+
+    @property
+    def possible(self) -> int:
+        """Points this notebook's chapter is worth."""
+        return sum(grade.flag.points for grade in self.flags)
+
+
+def _canonical_set(flag: Flag, values: list[object]) -> set[str] | None:
+    """The distinct canonical answers among ``values``; None if one cannot be an answer."""
+    try:
+        return {canonical(flag, value) for value in values}
+    except BadAnswer:
+        return None
+
+
+def is_right(flag: Flag, value: object, key: AnswerKey | None) -> bool:
+    """Whether ``value`` matches ``key``; a value that cannot be an answer is not right."""
+    if key is None:
+        return False
+    try:
+        return key.accepts(flag, value)
+    except BadAnswer:
+        return False
+
+
+def judge_flag(
+    flag: Flag,
+    submitted: list[object],
+    key: AnswerKey | None,
+    under_variant: list[object] | None = None,
+    variant_key: AnswerKey | None = None,
+) -> FlagGrade:
+    """A flag earns its points when answered one way and right, and right under the variant too."""
+    if not submitted:
+        return FlagGrade(flag, Verdict.NOT_ANSWERED)
+    distinct = _canonical_set(flag, submitted)
+    if distinct is None:
+        return FlagGrade(flag, Verdict.WRONG)
+    if len(distinct) > 1:
+        return FlagGrade(flag, Verdict.SEVERAL)
+    if not is_right(flag, submitted[-1], key):
+        return FlagGrade(flag, Verdict.WRONG)
+    if variant_key is not None:
+        values = under_variant or []
+        answered_once = bool(values) and len(_canonical_set(flag, values) or ()) == 1
+        if not answered_once or not is_right(flag, values[-1], variant_key):
+            return FlagGrade(flag, Verdict.NOT_UNDER_VARIANT)
+    return FlagGrade(flag, Verdict.CAPTURED)

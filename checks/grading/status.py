@@ -1,0 +1,32 @@
+"""The words of a gradebook: how a run ended, and what each flag earned."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class RunStatus(Enum):
+    """How a submission's run ended (or why it could not run)."""
+
+    OK = "ok"
+    ERROR = "error"  # a cell raised: shown with its number, "error in cell 12"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    NOT_A_NOTEBOOK = "not a notebook"
+    NOT_A_COURSE_NOTEBOOK = "not a course notebook"
+    GRADER_ERROR = "grader error"
+
+    @property
+    def ran(self) -> bool:
+        """Whether the notebook was executed (its flags were judged)."""
+        return self in (RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.MEMORY)
+
+
+class Verdict(Enum):
+    """What one flag of a graded notebook earned, and why."""
+
+    CAPTURED = "captured"
+    NOT_ANSWERED = "not answered"
+    WRONG = "wrong"
+    SEVERAL = "answered more than one way"
+    NOT_UNDER_VARIANT = "right as submitted, but not when re-run with other parameters"

@@ -1,0 +1,151 @@
+"""Variants: the answers of the solutions re-run with other parameter values, hashed and cached.
+
+``grade --variant target_digit=3`` re-executes every submission with the chapters' matching
+parameters changed (:mod:`checks.grading.parameters`), and judges it against the *solution*
+notebook executed with the same values. The grader runs each solution once per variant and
+caches the answers as salted hashes only, like ``answer_keys.json``: the expected values never
+reach a student kernel, nor the disk in plain text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.answer_keys import AnswerKey, keys_from_json, keys_to_json, load_keys, make_key
+from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
+from checks.catalogue import chapter_flags
+from checks.files import atomic_write_text
+from checks.grading.parameters import chapter_parameters, notebook_parameters
+from checks.versions import installed_versions
+
+
+@dataclass(frozen=True)
+class VariantKeys:
+    """The answers of one chapter's solution under one variant, hashed."""
+
+    parameters: dict[str, object]
+    keys: dict[str, AnswerKey]
+    unchanged: list[str]  # flags whose answer is the same as without the variant
+
+    def to_json(self) -> str:
+        """The cache file's text."""
+        document = {
+            "parameters": self.parameters,
+            "unchanged": self.unchanged,
+            "flags": keys_to_json(self.keys),
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> VariantKeys:
+        """Read a cache file."""
+        data = json.loads(text)
+        return cls(data["parameters"], keys_from_json(data["flags"]), list(data["unchanged"]))
+
+
+def cache_name(solution: Path, parameters: dict[str, object]) -> str:
+    """A file name that changes with the solution, the values and the number-shaping libraries."""
+    fingerprint = hashlib.sha256(solution.read_bytes())
+    fingerprint.update(json.dumps([parameters, installed_versions()], sort_keys=True).encode())
+    return f"{solution.stem}-{fingerprint.hexdigest()[:20]}.json"
+
+
+def execute_solution(
+    solution: Path, chapter: int, parameters: dict[str, object], cell_timeout: int
+) -> VariantKeys:
+    """Run the solution with ``parameters`` and hash the answers of the chapter's flags."""
+    expected = [flag.id for flag in chapter_flags(chapter)]
+    with tempfile.TemporaryDirectory(prefix="checks-variant-") as scratch:
+        records = run_solution(
+            solution, Path(scratch), parameters=parameters, cell_timeout=cell_timeout
+        )
+    try:
+        answers = one_answer_per_flag(records, expected)
+    except SolutionFailed as error:
+        raise SolutionFailed(f"{solution.name} with {parameters}: {error}") from None
+    canonical = {flag_id: answers[flag_id].canonical for flag_id in expected}
+    default_keys = load_keys()
+    unchanged = [
+        flag_id
+        for flag_id, text in canonical.items()
+        if flag_id in default_keys and default_keys[flag_id].matches(flag_id, text)
+    ]
+    keys = {
+        flag_id: make_key(flag_id, text, f"{solution.name} {parameters}")
+        for flag_id, text in canonical.items()
+    }
+    return VariantKeys(parameters, keys, unchanged)
+
+
+def variant_keys(
+    solution: Path,
+    chapter: int,
+    parameters: dict[str, object],
+    cache_dir: Path,
+    *,
+    cell_timeout: int = 600,
+    report: Callable[[str], None] = print,
+) -> VariantKeys:
+    """The hashed answers of ``solution`` under ``parameters``: from the cache, or by running it."""
+    cached = cache_dir / cache_name(solution, parameters)
+    if cached.is_file():
+        try:
+            return VariantKeys.from_json(cached.read_text(encoding="utf-8"))
+        except (ValueError, KeyError, TypeError):
+            report(f"Ignoring the unreadable cache file {cached}.")
+    shown = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
+    report(f"Running the solution {solution.name} with {shown} (once; the result is cached) ...")
+    keys = execute_solution(solution, chapter, parameters, cell_timeout)
+    atomic_write_text(cached, keys.to_json())
+    return keys
+
+
+def prepare_variants(
+    requested: dict[str, str],
+    solutions: dict[int, Path],
+    chapters: set[int],
+    cache_dir: Path,
+    *,
+    cell_timeout: int = 600,
+    report: Callable[[str], None] = print,
+) -> dict[int, VariantKeys]:
+    """The hashed answers under the variant of each chapter in ``chapters`` that it touches.
+
+    ``requested`` are the raw ``KEY=VALUE`` texts; ``solutions`` the solution notebooks by
+    chapter. A chapter without any of the parameters is judged as submitted only; a flag the
+    variant leaves unchanged is reported, since a typed-in answer would still earn it.
+    """
+    if not solutions:
+        raise FileNotFoundError("variants need the solution notebooks, and none were found")
+    by_chapter = chapter_parameters(
+        requested, {chapter: notebook_parameters(path) for chapter, path in solutions.items()}
+    )
+    variants = {}
+    for chapter in sorted(chapters):
+        parameters = by_chapter.get(chapter)
+        if not parameters:
+            report(
+                f"Chapter {chapter} has none of these parameters: its flags are judged as "
+                "submitted only."
+            )
+            continue
+        keys = variant_keys(
+            solutions[chapter],
+            chapter,
+            parameters,
+            cache_dir,
+            cell_timeout=cell_timeout,
+            report=report,
+        )
+        if keys.unchanged:
+            report(
+                f"Warning: the variant does not change flag(s) {', '.join(keys.unchanged)}: a "
+                "hard-coded answer would still earn them. Choose other values to cover them."
+            )
+        variants[chapter] = keys
+    return variants

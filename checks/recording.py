@@ -1,0 +1,97 @@
+"""The kernel↔grader contract: a kernel records every value it checks, the grader reads them.
+
+When the environment variable :data:`RECORD_VARIABLE` names a file, every
+:func:`checks.check` call that judges a value also appends it to that file as one JSON line:
+``{"flag": "1.1", "value": 1234, "notebook": "01_mnist_binary.ipynb"}``. The value is plain JSON
+(:func:`checks.canonical.plain_value`), so whoever reads the file recomputes the canonical answer
+itself and trusts nothing else the kernel says. Two programs read records: the answer-key
+generator (from the solutions) and the grader (from submissions).
+
+This module is the one home of the contract: the variable names, the file name, the writer and
+the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from checks.canonical import canonical, plain_value
+from checks.catalogue import Flag, get_flag
+from checks.store import HOME_VARIABLE
+
+RECORD_VARIABLE = "CHECKS_RECORD"
+NOTEBOOK_VARIABLE = "CHECKS_NOTEBOOK"
+RECORD_FILE = "answers.jsonl"
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """One value a kernel checked."""
+
+    flag: str
+    value: object
+    notebook: str = ""
+
+    @property
+    def canonical(self) -> str:
+        """The canonical answer text of the value (raises ``BadAnswer`` if it cannot be one)."""
+        return canonical(get_flag(self.flag), self.value)
+
+
+def recording_file() -> Path | None:
+    """The record file this kernel writes to, or None when it does not record."""
+    configured = os.environ.get(RECORD_VARIABLE)
+    return Path(configured) if configured else None
+
+
+def record(flag: Flag, value: object) -> None:
+    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording)."""
+    path = recording_file()
+    if path is None:
+        return
+    entry = {
+        "flag": flag.id,
+        "value": plain_value(flag, value),
+        "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
+    }
+    with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
+        stream.write(json.dumps(entry) + "\n")
+
+
+def read_records(path: Path) -> list[RecordedAnswer]:
+    """Every record in ``path``, in order; a line that is not a proper record is skipped.
+
+    The file may come from an untrusted kernel: anything but a JSON object with a string-like
+    ``flag`` and a ``value`` is ignored, and nothing in it is believed but the values.
+    """
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            flag_id, value = str(entry["flag"]), entry["value"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        notebook = entry.get("notebook", "")
+        if not isinstance(notebook, str):
+            notebook = ""
+        records.append(RecordedAnswer(flag_id, value, notebook))
+    return records
+
+
+def recording_env(workdir: Path, notebook_name: str) -> dict[str, str]:
+    """The environment that makes a kernel record into ``workdir``, with a fresh progress store.
+
+    The fresh store keeps a recording run from touching any real user's progress.
+    """
+    return {
+        RECORD_VARIABLE: str(workdir / RECORD_FILE),
+        NOTEBOOK_VARIABLE: notebook_name,
+        HOME_VARIABLE: str(workdir / "progress"),
+    }

@@ -1,0 +1,9 @@
+"""Running a notebook in a child process, with limits: the engine under keys and grading.
+
+- :mod:`~checks.running.execute`: :func:`~checks.running.execute.run_notebook` starts papermill
+  in a child process and reports how the run ended;
+- :mod:`~checks.running.notebook_runner`: that child process (papermill, kernel in the
+  notebook's folder);
+- :mod:`~checks.running.limits`: a memory ceiling per process, and killing every process a run
+  left.
+"""
