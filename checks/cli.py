@@ -151,6 +151,7 @@ def command_grade(arguments: argparse.Namespace) -> int:
             ),
             solutions=arguments.solutions,
             cache_dir=arguments.cache_dir,
+            isolation=arguments.isolation,
         )
     except (GradingInputError, VariantError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -166,6 +167,7 @@ def command_grade(arguments: argparse.Namespace) -> int:
     )
     folder = result.feedback[0].parent if result.feedback else "-"
     print(f"Feedback: {len(result.feedback)} page(s) in {folder}/")
+    print(f"Isolation: {result.isolation}.")
     print(f"Done in {result.seconds:.0f} s.")
     return 0
 
@@ -222,6 +224,14 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--solutions", help="solution notebooks, for variants (default: solutions/)")
     grade.add_argument(
         "--cache-dir", help="where solution answers under variants are cached (hashed)"
+    )
+    grade.add_argument(
+        "--isolation",
+        choices=("auto", "namespaces", "none"),
+        default="auto",
+        help="run each submission in Linux namespaces of its own: 'namespaces' requires them, "
+        "'auto' (default) uses them where the system allows and warns loudly otherwise, "
+        "'none' runs submissions with your rights (only for trusted work)",
     )
     grade.set_defaults(run=command_grade)
 

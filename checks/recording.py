@@ -27,6 +27,8 @@ from checks.store import HOME_VARIABLE
 RECORD_VARIABLE = "CHECKS_RECORD"
 NOTEBOOK_VARIABLE = "CHECKS_NOTEBOOK"
 RECORD_FILE = "answers.jsonl"
+# A record file is read up to this size: more is not a course's answers but an attack.
+MAX_RECORD_BYTES = 16 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,14 @@ def read_records(path: Path) -> list[RecordedAnswer]:
     """
     if not path.is_file():
         return []
+    with path.open("rb") as stream:
+        text = stream.read(MAX_RECORD_BYTES).decode("utf-8", errors="replace")
     records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
             flag_id, value = str(entry["flag"]), entry["value"]
-        except (ValueError, KeyError, TypeError):
+        except Exception:  # not JSON, too deeply nested, not an object, no flag or value...
             continue
         notebook = entry.get("notebook", "")
         if not isinstance(notebook, str):

@@ -25,6 +25,9 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 _SCRATCH = Path(tempfile.mkdtemp(prefix="checks-tests-"))
 os.environ["CHECKS_HOME"] = str(_SCRATCH / "home")
 os.environ["MNIST_CACHE_DIR"] = str(_SCRATCH / "mnist-cache")
+# The grader's secret and caches of the tests, never the user's.
+os.environ["XDG_CONFIG_HOME"] = str(_SCRATCH / "config")
+os.environ["XDG_CACHE_HOME"] = str(_SCRATCH / "cache")
 if not os.environ.get("MNIST_DATA_DIR") and SHARED_MNIST.is_dir():
     os.environ["MNIST_DATA_DIR"] = str(SHARED_MNIST)
 os.environ.pop("CHECKS_STRICT", None)

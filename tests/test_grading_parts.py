@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import shutil
+import subprocess
 
 import nbformat
 import pytest
 from conftest import ROOT
 
-from checks.answer_keys import make_key
+from checks.answer_keys import keys_to_json, make_key
 from checks.catalogue import get_flag
-from checks.grading.contained_run import CellError, describe_status, first_error
+from checks.grading import trust, variants
+from checks.grading.contained_run import CellError, copy_submission, describe_status, first_error
 from checks.grading.feedback import feedback_page
-from checks.grading.gradebook import write_gradebook
+from checks.grading.gradebook import neutralised, write_gradebook
 from checks.grading.judging import FlagGrade, Grade, judge_flag
 from checks.grading.parameters import (
     VariantError,
@@ -23,6 +28,9 @@ from checks.grading.parameters import (
 )
 from checks.grading.status import RunStatus, Verdict
 from checks.grading.submissions import Submission, SubmissionsError, chapter_of, find_submissions
+from checks.grading.trust import UntrustedInstallation, config_dir, verify_installation
+from checks.grading.variants import VariantKeys, variant_keys
+from checks.recording import MAX_RECORD_BYTES, RECORD_FILE, read_records
 from checks.running.execute import Execution
 
 STEMS = {1: "01_mnist_binary", 2: "02_performance_measures"}
@@ -264,3 +272,158 @@ def test_every_module_of_the_grader_is_documented_in_the_guide():
     guide = (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
     for needle in ("python -m checks grade", "--variant", "--student-edition", "Trust model"):
         assert needle in guide
+
+
+# --- Refusals, neutralised cells, values that cannot be judged ---------------------------------
+
+
+def test_links_outside_files_and_special_files_are_refused_hidden_files_kept(tmp_path):
+    root = tmp_path / "submissions"
+    (root / "ben").mkdir(parents=True)
+    outside = tmp_path / "solution.ipynb"
+    nbformat.write(notebook_with('checks.check("1.1", a)'), outside)
+    (root / "ann.ipynb").symlink_to(outside)
+    (root / "ben" / "01_mnist_binary.ipynb").symlink_to(outside)
+    (root / "cy").symlink_to(tmp_path)
+    os.mkfifo(root / "dee.ipynb")
+    nbformat.write(notebook_with('checks.check("1.1", a)'), root / ".eve.ipynb")
+    (root / ".DS_Store").write_text("")
+    found = {(s.student, s.name): s.problem for s in find_submissions(root, STEMS)}
+    assert found == {
+        (".eve", ".eve.ipynb"): None,
+        ("ann", "ann.ipynb"): RunStatus.REFUSED_SYMLINK,
+        ("ben", "01_mnist_binary.ipynb"): RunStatus.REFUSED_SYMLINK,
+        ("cy", "cy"): RunStatus.REFUSED_SYMLINK,
+        ("dee", "dee.ipynb"): RunStatus.REFUSED_SPECIAL,
+    }
+
+
+def test_a_student_folder_is_copied_without_its_links(tmp_path):
+    folder = tmp_path / "ben"
+    folder.mkdir()
+    nbformat.write(notebook_with("x = 1"), folder / "01_mnist_binary.ipynb")
+    (folder / "data.csv").write_text("1,2")
+    (folder / "answers.json").symlink_to(ROOT / "checks" / "answer_keys.json")
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    submission = Submission("ben", folder / "01_mnist_binary.ipynb", folder, chapter=1)
+    work = tmp_path / "work"
+    work.mkdir()
+    copy_submission(submission, work, mnist)
+    assert sorted(p.name for p in (work / "submission").iterdir()) == [
+        "01_mnist_binary.ipynb",
+        "data.csv",
+    ]
+
+
+@pytest.mark.parametrize("name", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_cells_a_spreadsheet_would_run_are_neutralised(tmp_path, name):
+    grade = Grade(Submission(name, tmp_path / f"{name}.ipynb", None), RunStatus.NOT_A_NOTEBOOK)
+    path = tmp_path / "gradebook.csv"
+    write_gradebook(path, [grade])
+    row = next(csv.DictReader(path.open(newline="")))
+    assert row["student"] == "'" + name
+    assert neutralised("jane doe") == "jane doe"
+
+
+def test_a_value_that_breaks_judging_costs_that_flag_only():
+    class Hostile:
+        def __eq__(self, other):
+            raise RuntimeError("boom")
+
+        def __float__(self):
+            raise RuntimeError("boom")
+
+        def __index__(self):
+            raise RuntimeError("boom")
+
+    assert judge_flag(FLAG, [Hostile()], KEY).verdict in (Verdict.WRONG, Verdict.UNJUDGEABLE)
+    assert judge_flag(FLAG, [[[[1]]]], KEY).points == 0
+    assert judge_flag(FLAG, [1234], KEY).verdict is Verdict.CAPTURED
+
+
+def test_a_huge_record_file_is_read_only_up_to_its_cap(tmp_path):
+    record = tmp_path / RECORD_FILE
+    line = json.dumps({"flag": "1.1", "value": 1}) + "\n"
+    with record.open("w") as stream:
+        stream.write(line)
+        stream.write("[" * 100_000 + "\n")  # too deep for the JSON parser
+        stream.write("x" * (MAX_RECORD_BYTES + 10) + "\n")
+        stream.write(line)  # past the cap: not read
+    assert [(r.flag, r.value) for r in read_records(record)] == [("1.1", 1)]
+
+
+# --- Trust anchors ---------------------------------------------------------------------------
+
+
+def git(folder, *arguments):
+    subprocess.run(["git", "-C", str(folder), *arguments], check=True, capture_output=True)
+
+
+@pytest.fixture
+def committed_package(tmp_path, monkeypatch):
+    """A copy of the package in a git repository of its own, as the grader would verify it."""
+    repository = tmp_path / "course"
+    shutil.copytree(
+        ROOT / "checks", repository / "checks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    git(repository, "init", "-q")
+    git(repository, "add", "-A")
+    git(repository, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "course")
+    monkeypatch.setattr(trust, "package_folder", lambda: repository / "checks")
+    monkeypatch.setattr(trust.metadata, "distribution", _no_distribution)
+    return repository / "checks"
+
+
+def _no_distribution(name):
+    raise trust.metadata.PackageNotFoundError(name)
+
+
+def test_the_package_as_committed_is_trusted(committed_package):
+    assert verify_installation().startswith("git commit ")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda p: (p / "answer_keys.json").write_text("{}"), "answer_keys.json"),
+        (lambda p: (p / "checker.py").open("a").write("\n# changed\n"), "checker.py"),
+        (lambda p: (p / "grading" / "planted.py").write_text(""), "planted.py"),
+        (lambda p: (p / "flags.toml").unlink(), "flags.toml"),
+    ],
+)
+def test_a_changed_added_or_missing_file_stops_grading_and_is_named(
+    committed_package, change, named
+):
+    change(committed_package)
+    with pytest.raises(UntrustedInstallation, match=named):
+        verify_installation()
+
+
+def test_a_variant_cache_entry_changed_by_anyone_else_is_recomputed(tmp_path, monkeypatch):
+    solution = tmp_path / "01_x.ipynb"
+    solution.write_text("{}")
+    computed = VariantKeys({"target_digit": "3"}, {"1.1": KEY}, [])
+    runs = []
+
+    def run_once(*arguments):
+        runs.append(arguments)
+        return computed
+
+    monkeypatch.setattr(variants, "execute_solution", run_once)
+    cache = tmp_path / "cache"
+    assert variant_keys(solution, 1, {"target_digit": "3"}, cache, report=print) == computed
+    assert variant_keys(solution, 1, {"target_digit": "3"}, cache, report=print) == computed
+    assert len(runs) == 1  # the second time, from the signed cache
+    entry = next(cache.iterdir())
+    forged = json.loads(entry.read_text())
+    document = json.loads(forged["document"])
+    document["flags"]["1.1"] = keys_to_json({"1.1": make_key("1.1", "0", "forged")})["1.1"]
+    forged["document"] = json.dumps(document, sort_keys=True)
+    entry.write_text(json.dumps(forged))
+    messages = []
+    assert variant_keys(solution, 1, {"target_digit": "3"}, cache, report=messages.append) == (
+        computed
+    )
+    assert len(runs) == 2 and "recomputing" in messages[0]
+    assert (config_dir() / "grader-secret").stat().st_mode & 0o077 == 0

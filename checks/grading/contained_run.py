@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from checks.grading.submissions import Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
 from checks.running.execute import Execution, run_notebook
+from checks.running.isolation import Isolation
 from checks.running.limits import MARKER_VARIABLE, kill_marked, new_marker
 
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
@@ -89,12 +91,28 @@ def kernel_environment(workdir: Path, notebook_name: str, marker: str, threads: 
     }
 
 
+def _links_and_special_files(folder: str, names: list[str]) -> list[str]:
+    """The entries of ``folder`` a copy leaves out: links, pipes, sockets, devices.
+
+    A link could point at anything of the grader's.
+    """
+    left_out = []
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            left_out.append(name)
+    return left_out
+
+
 def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> Path:
-    """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``."""
+    """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
+
+    A student folder is copied without its links and special files.
+    """
     assert submission.path is not None
     target = workdir / "submission"
     if submission.folder is not None:
-        shutil.copytree(submission.folder, target, symlinks=True)
+        shutil.copytree(submission.folder, target, ignore=_links_and_special_files)
     else:
         target.mkdir()
         shutil.copy2(submission.path, target / submission.path.name)
@@ -172,8 +190,14 @@ def run_submission(
     mnist_dir: Path,
     limits: Limits,
     parameters: dict[str, object] | None = None,
+    isolation: Isolation | None = None,
 ) -> Run:
-    """Execute one submission in a temporary folder of its own and collect its answers."""
+    """Execute one submission in a temporary folder of its own and collect its answers.
+
+    With an ``isolation`` that isolates, the run also gets namespaces of its own: it sees
+    nothing of the machine but the system, Python, the ``checks`` package (read-only) and its
+    folder, has no network, and every process it started dies with it.
+    """
     started = time.perf_counter()
     marker = new_marker()
     with tempfile.TemporaryDirectory(prefix="checks-grade-", ignore_cleanup_errors=True) as scratch:
@@ -192,6 +216,8 @@ def run_submission(
                 cell_timeout=limits.cell_timeout,
                 timeout=limits.timeout,
                 memory_limit=limits.memory,
+                isolation=isolation,
+                workdir=workdir,
             )
         finally:
             kill_marked(marker)

@@ -23,8 +23,11 @@ from checks.grading.judging import Grade, judge_flag
 from checks.grading.parameters import VariantError
 from checks.grading.status import RunStatus
 from checks.grading.submissions import Submission, SubmissionsError, find_submissions
+from checks.grading.trust import UntrustedInstallation, verify_installation
 from checks.grading.variants import VariantKeys, prepare_variants
 from checks.mnist import MnistError
+from checks.running.isolation import NONE_WARNING, Isolation, IsolationUnavailable
+from checks.running.isolation import choose as choose_isolation
 
 
 class GradingInputError(ValueError):
@@ -39,6 +42,7 @@ class Course:
     mnist_dir: Path
     limits: Limits = field(default_factory=Limits)
     variants: dict[int, VariantKeys] = field(default_factory=dict)
+    isolation: Isolation = field(default_factory=lambda: Isolation("none"))
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class GradingResult:
     gradebook: Path
     feedback: list[Path]
     seconds: float
+    isolation: str  # "bubblewrap", "unshare" or "none"
 
     def status_counts(self) -> Counter[str]:
         """How many rows ended each way (every ``error in cell N`` counted as ``error``)."""
@@ -59,10 +64,12 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
     """Run a submission (and again under its chapter's variant), then judge every flag."""
     if submission.problem is not None or submission.chapter is None:
         return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
-    run = run_submission(submission, course.mnist_dir, course.limits)
+    run = run_submission(submission, course.mnist_dir, course.limits, None, course.isolation)
     variant = course.variants.get(submission.chapter)
     variant_run = (
-        run_submission(submission, course.mnist_dir, course.limits, variant.parameters)
+        run_submission(
+            submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
+        )
         if variant
         else None
     )
@@ -84,6 +91,7 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
         variant_run.status if variant_run else None,
         variant_run.error if variant_run else None,
         run.seconds + (variant_run.seconds if variant_run else 0.0),
+        isolation=course.isolation.mode,
     )
 
 
@@ -112,15 +120,19 @@ def grade_folder(
     limits: Limits | None = None,
     solutions: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    isolation: str = "auto",
     report: Callable[[str], None] = print,
     progress_bar: bool = True,
 ) -> GradingResult:
     """Run every submitted notebook afresh and contained, and write a gradebook and feedback.
 
     Each notebook is executed in its own kernel and temporary folder, with time and memory
-    limits; the grader judges the values the kernel computed (never what it printed). With a
-    ``variant``, each notebook also runs with those parameter values and a flag pays only if it
-    is right both ways, so typed-in answers earn nothing.
+    limits, and in Linux namespaces of its own (no network, no view of the course, the caches,
+    the other submissions or the grader; every process it starts dies with it). The grader
+    judges the values the kernel computed (never what it printed). With a ``variant``, each
+    notebook also runs with those parameter values and a flag pays only if it is right both
+    ways, so typed-in answers earn nothing. Before anything runs, the grader checks that its own
+    files (code, flags, answer keys) are those it was installed or checked out as.
 
     Parameters
     ----------
@@ -145,8 +157,12 @@ def grade_folder(
     solutions : str or path-like, default=None
         The solution notebooks, run under the variant; by default the course's ``solutions/``.
     cache_dir : str or path-like, default=None
-        Where the solutions' answers under variants are cached (as salted hashes); by default
-        ``~/.cache/mnist-course/variants``.
+        Where the solutions' answers under variants are cached (as salted hashes, signed with
+        the grader's secret); by default ``~/.cache/mnist-course/variants``.
+    isolation : {"auto", "namespaces", "none"}, default="auto"
+        ``"namespaces"`` runs each submission in its own Linux namespaces (bubblewrap, else
+        unshare) and fails if they are not available; ``"auto"`` does so where it can and
+        otherwise runs without isolation, as ``"none"`` does, with a loud warning.
     report : callable, default=print
         Receives each progress message.
     progress_bar : bool, default=True
@@ -161,7 +177,9 @@ def grade_folder(
     ------
     GradingInputError
         The submissions folder is missing or empty, the variant names an unknown parameter or
-        a value of the wrong type, there are no answer keys, or MNIST cannot be loaded.
+        a value of the wrong type, there are no answer keys, MNIST cannot be loaded, the
+        grader's own files differ from their installed or committed version, or namespaces
+        were asked for and are not available.
     checks.authoring.solution_runs.SolutionFailed
         A solution notebook fails under the variant.
 
@@ -183,6 +201,15 @@ def grade_folder(
         raise GradingInputError(f"jobs must be at least 1, got {jobs}")
     out = Path(out)
     feedback_dir = Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback")
+    try:
+        verified = verify_installation()
+        contained = choose_isolation(isolation)
+    except (UntrustedInstallation, IsolationUnavailable, ValueError) as error:
+        raise GradingInputError(str(error)) from error
+    report(f"The grader's files match {verified}.")
+    report(contained.describe())
+    if not contained.isolated:
+        report(NONE_WARNING)
     keys = load_keys()
     if not keys:
         raise GradingInputError("no answer keys; run `python -m checks keys` first")
@@ -212,7 +239,7 @@ def grade_folder(
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
         except MnistError as error:
             raise GradingInputError(str(error)) from error
-        course = Course(keys, mnist_dir, limits, variants)
+        course = Course(keys, mnist_dir, limits, variants, contained)
         shown = " ".join(f"{name}={value}" for name, value in (variant or {}).items())
         report(
             f"Grading {len(found)} submission(s), {jobs} at a time"
@@ -229,4 +256,11 @@ def grade_folder(
                 bar.set_postfix_str(shown, refresh=False)
                 bar.update()
     pages = write_feedback(feedback_dir, grades)
-    return GradingResult(grades, out, pages, time.perf_counter() - started)
+    try:
+        verify_installation()
+    except UntrustedInstallation as error:  # possible only without isolation
+        report(
+            f"WARNING: the grader's files changed while grading ({error}): do not trust "
+            "this gradebook, restore the course and grade again with --isolation namespaces."
+        )
+    return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)

@@ -10,8 +10,18 @@ from checks.catalogue import flags
 from checks.files import atomic_write_text
 from checks.grading.judging import Grade
 
-FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status")
+FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status", "isolation")
 TRAILING_COLUMNS = ("total", "possible", "seconds")
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """``text`` made inert for spreadsheets: a leading formula character gets a ``'`` before it.
+
+    As OWASP recommends for CSV injection; the rest of the text is kept, so names stay readable.
+    """
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
@@ -19,11 +29,12 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
     rows = []
     for grade in sorted(grades, key=lambda g: (g.submission.student, g.submission.name)):
         row: dict[str, object] = {
-            "student": grade.submission.student,
-            "notebook": grade.submission.name,
+            "student": neutralised(grade.submission.student),
+            "notebook": neutralised(grade.submission.name),
             "chapter": grade.chapter or "",
-            "status": grade.status_text,
-            "variant_status": grade.variant_status_text,
+            "status": neutralised(grade.status_text),
+            "variant_status": neutralised(grade.variant_status_text),
+            "isolation": grade.isolation,
         }
         row.update({flag_grade.flag.id: flag_grade.points for flag_grade in grade.flags})
         row.update(total=grade.total, possible=grade.possible, seconds=round(grade.seconds, 1))
@@ -35,7 +46,14 @@ def write_gradebook(path: Path, grades: list[Grade]) -> None:
     """Write the gradebook CSV atomically (readers see the old file or the new one)."""
     buffer = io.StringIO()
     columns = [*FIXED_COLUMNS, *flags(), *TRAILING_COLUMNS]
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
+    # Text is always quoted, so a line break in a name cannot split a row.
+    writer = csv.DictWriter(
+        buffer,
+        fieldnames=columns,
+        restval="",
+        lineterminator="\n",
+        quoting=csv.QUOTE_NONNUMERIC,
+    )
     writer.writeheader()
     writer.writerows(gradebook_rows(grades))
     atomic_write_text(path, buffer.getvalue())

@@ -41,6 +41,7 @@ class Grade:
     variant_error: CellError | None = None
     seconds: float = 0.0
     detail: str = ""  # for a grader error: what went wrong
+    isolation: str = ""  # how the runs were contained: "bubblewrap", "unshare", "none"
 
     @property
     def chapter(self) -> int | None:
@@ -96,19 +97,36 @@ def judge_flag(
     under_variant: list[object] | None = None,
     variant_key: AnswerKey | None = None,
 ) -> FlagGrade:
-    """A flag earns its points when answered one way and right, and right under the variant too."""
+    """A flag earns its points when answered one way and right, and right under the variant too.
+
+    A value the grader cannot judge at all (anything a hostile kernel may record) costs this
+    flag only: its verdict is :attr:`Verdict.UNJUDGEABLE`.
+    """
+    try:
+        return FlagGrade(flag, _verdict(flag, submitted, key, under_variant, variant_key))
+    except Exception:  # a record built to break the grader: this flag earns nothing
+        return FlagGrade(flag, Verdict.UNJUDGEABLE)
+
+
+def _verdict(
+    flag: Flag,
+    submitted: list[object],
+    key: AnswerKey | None,
+    under_variant: list[object] | None,
+    variant_key: AnswerKey | None,
+) -> Verdict:
     if not submitted:
-        return FlagGrade(flag, Verdict.NOT_ANSWERED)
+        return Verdict.NOT_ANSWERED
     distinct = _canonical_set(flag, submitted)
     if distinct is None:
-        return FlagGrade(flag, Verdict.WRONG)
+        return Verdict.WRONG
     if len(distinct) > 1:
-        return FlagGrade(flag, Verdict.SEVERAL)
+        return Verdict.SEVERAL
     if not is_right(flag, submitted[-1], key):
-        return FlagGrade(flag, Verdict.WRONG)
+        return Verdict.WRONG
     if variant_key is not None:
         values = under_variant or []
         answered_once = bool(values) and len(_canonical_set(flag, values) or ()) == 1
         if not answered_once or not is_right(flag, values[-1], variant_key):
-            return FlagGrade(flag, Verdict.NOT_UNDER_VARIANT)
-    return FlagGrade(flag, Verdict.CAPTURED)
+            return Verdict.NOT_UNDER_VARIANT
+    return Verdict.CAPTURED

@@ -14,6 +14,9 @@ class RunStatus(Enum):
     MEMORY = "memory"
     NOT_A_NOTEBOOK = "not a notebook"
     NOT_A_COURSE_NOTEBOOK = "not a course notebook"
+    REFUSED_SYMLINK = "refused: symbolic link"
+    REFUSED_OUTSIDE = "refused: outside the submissions folder"
+    REFUSED_SPECIAL = "refused: not a regular file"
     GRADER_ERROR = "grader error"
 
     @property
@@ -30,3 +33,4 @@ class Verdict(Enum):
     WRONG = "wrong"
     SEVERAL = "answered more than one way"
     NOT_UNDER_VARIANT = "right as submitted, but not when re-run with other parameters"
+    UNJUDGEABLE = "a value the grader cannot judge"

@@ -10,7 +10,9 @@ graded.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,31 +52,63 @@ class Submission:
         return self.path is not None and self.path.suffix == ".ipynb"
 
 
-def _visible(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return not any(part.startswith(".") or part == "__pycache__" for part in parts)
+# What operating systems and Jupyter leave beside submissions: never handed in, never a row.
+SYSTEM_NAMES = frozenset(
+    {".DS_Store", "Thumbs.db", "desktop.ini", "__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+)
+# A notebook larger than this is not read (a submission is a few MB at most).
+MAX_NOTEBOOK_BYTES = 100 * 1024**2
+
+
+def _refusal(path: Path, root: Path) -> RunStatus | None:
+    """Why ``path`` (found under ``root``) must not be read or run, or None if it may be."""
+    if path.is_symlink():
+        return RunStatus.REFUSED_SYMLINK
+    if not path.resolve().is_relative_to(root.resolve()):
+        return RunStatus.REFUSED_OUTSIDE
+    mode = path.lstat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return RunStatus.REFUSED_SPECIAL
+    return None
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    """Every ``.ipynb`` under a student's folder, hidden ones too; links are not followed."""
+    found = []
+    for current, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if name not in SYSTEM_NAMES)
+        found += [Path(current) / name for name in files if name.endswith(".ipynb")]
+    return sorted(found)
 
 
 def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
     """Every submission under ``root``, classified, sorted by student then notebook.
 
-    ``stems`` maps chapter numbers to notebook names (``1: "01_mnist_binary"``).
+    ``stems`` maps chapter numbers to notebook names (``1: "01_mnist_binary"``). Every entry
+    gets a row, hidden files too, except what systems leave behind (:data:`SYSTEM_NAMES`).
+    Symbolic links, files that resolve outside ``root`` and special files (pipes, devices) get
+    a row saying they were refused, and are never opened.
     """
     if not root.is_dir():
         raise SubmissionsError(f"{root} is not a folder of submissions")
     found = []
     for entry in sorted(root.iterdir()):
-        if not _visible(entry, root):
+        if entry.name in SYSTEM_NAMES:
             continue
-        if entry.is_file():
-            found.append(Submission(entry.stem, entry, None))
-        elif entry.is_dir():
-            notebooks = sorted(
-                path for path in entry.rglob("*.ipynb") if path.is_file() and _visible(path, entry)
-            )
-            found += [Submission(entry.name, path, entry) for path in notebooks]
+        student = entry.name if entry.is_dir() else entry.stem
+        refusal = _refusal(entry, root)
+        if refusal is not None:
+            found.append(Submission(student, entry, None, problem=refusal))
+        elif entry.is_file():
+            found.append(Submission(student, entry, None))
+        else:
+            notebooks = _notebooks_in(entry)
+            found += [
+                Submission(student, path, entry, problem=_refusal(path, entry))
+                for path in notebooks
+            ]
             if not notebooks:
-                found.append(Submission(entry.name, None, entry))
+                found.append(Submission(student, None, entry))
     if not found:
         raise SubmissionsError(f"{root} is empty: no notebook to grade")
     return [classify(submission, stems) for submission in found]
@@ -82,6 +116,8 @@ def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
 
 def classify(submission: Submission, stems: dict[int, str]) -> Submission:
     """The submission with its chapter, or with the reason it cannot be graded."""
+    if submission.problem is not None:
+        return submission
     notebook = read_notebook(submission.path) if submission.is_notebook_file else None
     if notebook is None:
         return replace(submission, problem=RunStatus.NOT_A_NOTEBOOK)
@@ -94,6 +130,8 @@ def classify(submission: Submission, stems: dict[int, str]) -> Submission:
 def read_notebook(path: Path | None) -> nbformat.NotebookNode | None:
     """The notebook in ``path``, or None if it is not a valid Jupyter notebook."""
     try:
+        if path is None or path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
     except Exception:  # not JSON, not UTF-8, not the notebook schema, unreadable...

@@ -4,7 +4,8 @@
 parameters changed (:mod:`checks.grading.parameters`), and judges it against the *solution*
 notebook executed with the same values. The grader runs each solution once per variant and
 caches the answers as salted hashes only, like ``answer_keys.json``: the expected values never
-reach a student kernel, nor the disk in plain text.
+reach a student kernel, nor the disk in plain text. Each cache entry is signed with the grader's
+secret (:mod:`checks.grading.trust`): an entry changed by anyone else is recomputed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, 
 from checks.catalogue import chapter_flags
 from checks.files import atomic_write_text
 from checks.grading.parameters import chapter_parameters, notebook_parameters
+from checks.grading.trust import sign, verify
 from checks.versions import installed_versions
 
 
@@ -33,18 +35,22 @@ class VariantKeys:
     unchanged: list[str]  # flags whose answer is the same as without the variant
 
     def to_json(self) -> str:
-        """The cache file's text."""
+        """The cache file's text: the keys, signed with the grader's secret."""
         document = {
             "parameters": self.parameters,
             "unchanged": self.unchanged,
             "flags": keys_to_json(self.keys),
         }
-        return json.dumps(document, indent=2) + "\n"
+        text = json.dumps(document, sort_keys=True)
+        return json.dumps({"document": text, "signature": sign(text)}, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> VariantKeys:
-        """Read a cache file."""
-        data = json.loads(text)
+        """Read a cache file; raise ``ValueError`` unless the grader's signature verifies."""
+        entry = json.loads(text)
+        if not isinstance(entry, dict) or not verify(entry.get("document"), entry.get("signature")):
+            raise ValueError("its signature does not verify (it was changed outside the grader)")
+        data = json.loads(entry["document"])
         return cls(data["parameters"], keys_from_json(data["flags"]), list(data["unchanged"]))
 
 
@@ -96,8 +102,8 @@ def variant_keys(
     if cached.is_file():
         try:
             return VariantKeys.from_json(cached.read_text(encoding="utf-8"))
-        except (ValueError, KeyError, TypeError):
-            report(f"Ignoring the unreadable cache file {cached}.")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            report(f"Ignoring the cache file {cached} ({error}); recomputing it.")
     shown = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
     report(f"Running the solution {solution.name} with {shown} (once; the result is cached) ...")
     keys = execute_solution(solution, chapter, parameters, cell_timeout)

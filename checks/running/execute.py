@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from checks.running.isolation import Isolation
 from checks.running.limits import kill_tree, limited_command
 
 
@@ -45,6 +46,8 @@ def run_notebook(
     timeout: float | None = None,
     memory_limit: int | None = None,
     progress_bar: bool = False,
+    isolation: Isolation | None = None,
+    workdir: Path | None = None,
 ) -> Execution:
     """Execute ``notebook`` into ``output`` with papermill; the kernel runs in its folder.
 
@@ -53,6 +56,10 @@ def run_notebook(
     ``parameters`` overrides the notebook's ``parameters`` cell. A cell running longer than
     ``cell_timeout`` seconds is interrupted (papermill); after ``timeout`` seconds in all, papermill
     and everything it started are killed. ``memory_limit`` caps each process's address space.
+
+    With an ``isolation`` that isolates, papermill and its kernel run in namespaces of their own
+    (:mod:`checks.running.isolation`) where only ``workdir`` (which must hold the notebook and
+    ``output``) is writable; ``env`` is then the whole environment.
     """
     command = [
         sys.executable,
@@ -69,13 +76,19 @@ def run_notebook(
     ]
     if progress_bar:
         command.append("--progress-bar")
+    environment = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
+    command = limited_command(command, memory_limit)
     with tempfile.TemporaryDirectory(prefix="checks-run-") as scratch:
+        if isolation is not None and isolation.isolated:
+            if workdir is None:
+                raise ValueError("an isolated run needs its work folder")
+            command = isolation.wrap(command, workdir=workdir, env=environment)
         log_path = Path(scratch) / "papermill.log"
         with log_path.open("w+", encoding="utf-8", errors="replace") as log:
             # A file, not a pipe: a process the notebook left behind cannot block the read.
             process = subprocess.Popen(
-                limited_command(command, memory_limit),
-                env={**os.environ, **(env or {})} if inherit_env else dict(env or {}),
+                command,
+                env=environment,
                 stdout=log,
                 stderr=None if progress_bar else subprocess.STDOUT,
                 cwd=scratch,  # papermill's folder: not the notebook's, which it may delete
