@@ -1,0 +1,1 @@
+"""Running a notebook in a child process: limits and isolation."""
