@@ -15,20 +15,23 @@ Inside, for both tools:
   (``sys.base_prefix``, ``sys.prefix``), the ``checks`` package, and the caller's ``readonly``
   paths; the rest of the machine (the course folder, ``solutions/``, caches, home folders, other
   submissions) does not exist;
-- writable: the run's ``workdir`` (a bind of the real folder, so its files remain afterwards) and
-  a fresh ``/tmp``, which holds ``HOME`` (``/tmp/home``); both are private to the run;
+- writable: the run's ``workdir`` (the real folder, so what is written there remains for the
+  grader) and a fresh ``/tmp`` in memory (:data:`TMPFS_SIZE`), private to the run, which holds
+  ``HOME`` (``/tmp/home``);
 - a fresh ``/proc`` showing the run's processes only, a minimal ``/dev``;
 - no network: only a loopback interface, brought up, so papermill reaches its kernel on
   127.0.0.1 while nothing outside is reachable;
 - no capabilities, no new user namespaces, the same user id as the grader;
 - when the wrapped command ends, every process of the run is killed (the namespace's first
   process exits, and the kernel kills the rest of the PID namespace), including those started
-  detached (``setsid``, double fork, ``nohup``). If the grader dies, the run dies too.
+  detached (``setsid``, double fork, ``nohup``). Killing the tool's process (a timeout) or the
+  grader kills the run too (bwrap's ``--die-with-parent``; ``setpriv --pdeathsig`` and
+  ``unshare --kill-child``).
 
-The command's whole environment is the ``env`` given to :meth:`Isolation.wrap` (plus ``HOME``,
-``TMPDIR`` and ``PYTHONPATH``, below); it travels on the tool's command line, so it must hold
-nothing secret (a notebook can read its own environment anyway). The environment of the process
-that starts the wrapped command is dropped (``env -i``), so pass the same ``env`` to
+The command's whole environment is the ``env`` given to :meth:`Isolation.wrap`, with defaults
+for ``HOME`` and ``TMPDIR``; it travels on the tool's command line, so it must hold nothing
+secret (a notebook can read its own environment anyway). The environment of the process that
+starts the wrapped command is dropped (``env -i``), so pass the same ``env`` to
 :class:`subprocess.Popen`: in mode ``"none"`` that is what the command gets.
 
 ``python -m checks.running.isolation`` reports which tool works here, or why none does.
@@ -260,16 +263,16 @@ def _unreadable(top: str) -> tuple[str, ...]:
     """The files and folders under ``top`` that not every user may read (``/etc/shadow`` …)."""
     hidden = []
     for folder, subfolders, files in os.walk(top):
-        for name in list(subfolders):
+        for name in [*subfolders, *files]:
             path = os.path.join(folder, name)
-            mode = os.lstat(path).st_mode
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue  # gone meanwhile
             if stat.S_ISDIR(mode) and (mode & 0o005) != 0o005:
                 hidden.append(path)
                 subfolders.remove(name)
-        for name in files:
-            path = os.path.join(folder, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+            elif stat.S_ISREG(mode) and not mode & stat.S_IROTH:
                 hidden.append(path)
     return tuple(hidden)
 
@@ -300,18 +303,19 @@ def _bubblewrap_command(
         "--cap-drop",
         "ALL",
     ]
-    if _bubblewrap_supports(executable, "--disable-userns"):
-        arguments.append("--disable-userns")
-    arguments.append("--clearenv")
+    for option in ("--disable-userns", "--clearenv"):  # bwrap 0.8, 0.5
+        if _bubblewrap_supports(executable, option):
+            arguments.append(option)
     for name, value in env.items():
         arguments += ["--setenv", name, value]
+    size = ["--size", str(TMPFS_SIZE)] if _bubblewrap_supports(executable, "--size") else []
     for kind, *paths in operations:
         if kind == "tmpfs":
-            arguments += ["--size", str(TMPFS_SIZE), "--tmpfs", paths[0]]
+            arguments += [*size, "--tmpfs", paths[0]]
         elif kind in ("dir", "proc"):
             arguments += [f"--{kind}", paths[0]]
         elif kind == "dev":
-            arguments += ["--dev", paths[0], "--size", str(TMPFS_SIZE), "--tmpfs", "/dev/shm"]
+            arguments += ["--dev", paths[0], *size, "--tmpfs", "/dev/shm"]
         elif kind == "symlink":
             arguments += ["--symlink", *paths]
         elif kind in ("ro", "rw"):
@@ -438,7 +442,9 @@ def _advice(results: Mapping[str, str | None]) -> list[str]:
             "AppArmor forbids unprivileged user namespaces here (Ubuntu 23.10 and later): "
             "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` allows them until "
             "the next boot; to keep it, put `kernel.apparmor_restrict_unprivileged_userns=0` in "
-            "/etc/sysctl.d/60-userns.conf. Or grade as root."
+            "/etc/sysctl.d/60-userns.conf. Or allow bwrap alone: put `abi <abi/4.0>, include "
+            "<tunables/global> profile bwrap /usr/bin/bwrap flags=(unconfined) { userns, }` in "
+            "/etc/apparmor.d/bwrap and run `sudo systemctl reload apparmor`."
         )
     if _read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
         advice.append(
@@ -455,6 +461,10 @@ def _advice(results: Mapping[str, str | None]) -> list[str]:
             "start it with `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`,"
             " or grade on the host."
         )
+    advice.append(
+        "To check by hand: `unshare --user --map-root-user --net true` must succeed; "
+        "`python -m checks.running.isolation` repeats this diagnosis."
+    )
     return advice
 
 
@@ -753,11 +763,14 @@ def main(argv: Sequence[str]) -> int:
     """``--setup SPEC``: the setup step of ``unshare`` (internal); else report what works here."""
     if len(argv) == 2 and argv[0] == "--setup":
         return _init(json.loads(argv[1]))
+    chosen = choose("auto")
+    if not chosen.isolated:
+        print(unavailable_message())
+        return 1
     for tool, failure in _probe_results().items():
         print(f"{tool}: {'works' if failure is None else failure}")
-    chosen = choose("auto")
-    print(chosen.describe() if chosen.isolated else unavailable_message())
-    return 0 if chosen.isolated else 1
+    print(chosen.describe())
+    return 0
 
 
 if __name__ == "__main__":
