@@ -5,5 +5,7 @@
 - :mod:`~checks.running.notebook_runner`: that child process (papermill, kernel in the
   notebook's folder);
 - :mod:`~checks.running.limits`: a memory ceiling per process, and killing every process a run
-  left.
+  left;
+- :mod:`~checks.running.isolation`: a run in Linux namespaces of its own (bubblewrap, else
+  unshare), seeing only the system, Python, the ``checks`` package and its folder.
 """
