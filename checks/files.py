@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,22 @@ def atomic_write_bytes(path: Path, content: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) atomically, like :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_regular_file(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of ``path``, or None unless it is a regular file.
+
+    A link, a pipe or a device is never opened for reading: a file left by untrusted code (a
+    notebook's record file) cannot make its reader follow it elsewhere, block, or read forever.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        return stream.read(limit)
 
 
 def course_root() -> Path:

@@ -22,6 +22,7 @@ from filelock import FileLock
 
 from checks.canonical import canonical, plain_value
 from checks.catalogue import Flag, get_flag
+from checks.files import read_regular_file
 from checks.store import HOME_VARIABLE
 
 RECORD_VARIABLE = "CHECKS_RECORD"
@@ -68,13 +69,14 @@ def record(flag: Flag, value: object) -> None:
 def read_records(path: Path) -> list[RecordedAnswer]:
     """Every record in ``path``, in order; a line that is not a proper record is skipped.
 
-    The file may come from an untrusted kernel: anything but a JSON object with a string-like
-    ``flag`` and a ``value`` is ignored, and nothing in it is believed but the values.
+    The file may come from an untrusted kernel: it is read only if it is a regular file (not a
+    link), up to :data:`MAX_RECORD_BYTES`; anything but a JSON object with a ``flag`` and a
+    ``value`` is ignored, and nothing in it is believed but the values.
     """
-    if not path.is_file():
+    content = read_regular_file(path, MAX_RECORD_BYTES)
+    if content is None:
         return []
-    with path.open("rb") as stream:
-        text = stream.read(MAX_RECORD_BYTES).decode("utf-8", errors="replace")
+    text = content.decode("utf-8", errors="replace")
     records = []
     for line in text.splitlines():
         try:

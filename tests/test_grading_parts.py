@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from checks.answer_keys import keys_to_json, make_key
 from checks.catalogue import get_flag
-from checks.grading import trust, variants
+from checks.grading import GradingInputError, grade_folder, trust, variants
 from checks.grading.contained_run import CellError, copy_submission, describe_status, first_error
 from checks.grading.feedback import feedback_page
 from checks.grading.gradebook import neutralised, write_gradebook
@@ -31,7 +31,9 @@ from checks.grading.submissions import Submission, SubmissionsError, chapter_of,
 from checks.grading.trust import UntrustedInstallation, config_dir, verify_installation
 from checks.grading.variants import VariantKeys, variant_keys
 from checks.recording import MAX_RECORD_BYTES, RECORD_FILE, read_records
+from checks.running import isolation
 from checks.running.execute import Execution
+from checks.running.isolation import NONE_WARNING
 
 STEMS = {1: "01_mnist_binary", 2: "02_performance_measures"}
 
@@ -427,3 +429,40 @@ def test_a_variant_cache_entry_changed_by_anyone_else_is_recomputed(tmp_path, mo
     )
     assert len(runs) == 2 and "recomputing" in messages[0]
     assert (config_dir() / "grader-secret").stat().st_mode & 0o077 == 0
+
+
+def test_files_a_run_leaves_are_read_only_when_regular(tmp_path):
+    record = tmp_path / RECORD_FILE
+    record.symlink_to(ROOT / "checks" / "answer_keys.json")
+    assert read_records(record) == []
+    pipe = tmp_path / "executed.ipynb"
+    os.mkfifo(pipe)  # reading it would block forever
+    execution = Execution(pipe, pipe, 0, "", False)
+    assert first_error(execution) == (RunStatus.OK, None)
+
+
+# --- Isolation modes -------------------------------------------------------------------------
+
+
+def test_without_isolation_the_grader_warns_loudly_and_says_so(tmp_path):
+    (tmp_path / "dee.pdf").write_text("%PDF")
+    messages = []
+    result = grade_folder(
+        tmp_path,
+        out=tmp_path / "out.csv",
+        isolation="none",
+        report=messages.append,
+        progress_bar=False,
+    )
+    assert result.isolation == "none"
+    assert NONE_WARNING in messages and "isolation: none" in "\n".join(messages)
+    assert "The grader's files match" in messages[0]
+
+
+def test_namespaces_asked_for_but_refused_stop_grading_with_what_to_do(tmp_path, monkeypatch):
+    (tmp_path / "dee.pdf").write_text("%PDF")
+    monkeypatch.setattr(isolation, "probe", lambda: None)
+    monkeypatch.setattr(isolation, "_probe_results", lambda: {"bubblewrap": "not installed"})
+    with pytest.raises(GradingInputError, match="cannot run in Linux namespaces"):
+        grade_folder(tmp_path, out=tmp_path / "out.csv", isolation="namespaces")
+    assert not (tmp_path / "out.csv").exists()

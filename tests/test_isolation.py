@@ -154,13 +154,12 @@ def test_only_the_allow_list_is_visible_and_it_is_read_only(
     home = Path.home()
     hidden = {
         "solutions": ROOT / "solutions",
-        "main_solutions": Path("/work/main/solutions"),
         "cache": home / ".cache",
         "config": home / ".config",
         "secret": secret,
         "grader_folder": secret.parent,
         "course_notebooks": ROOT / "notebooks",
-        "other_worktree": Path("/work/wt-extra"),
+        "beside_the_course": ROOT.parent / "shared",
     }
     assert (ROOT / "solutions").is_dir() and secret.is_file()  # there, outside
     site_packages = next(path for path in sys.path if path.endswith("site-packages"))
@@ -425,9 +424,7 @@ def test_without_isolation_the_detached_process_survives(workdir: Path) -> None:
 
 
 def runner_module() -> str:
-    if (PACKAGE_DIR / "running" / "notebook_runner.py").is_file():
-        return "checks.running.notebook_runner"
-    return "checks.notebook_runner"
+    return "checks.running.notebook_runner"
 
 
 def run_notebook(isolation: Isolation, workdir: Path) -> tuple[float, Path]:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import nbformat
 
+from checks.files import read_regular_file
 from checks.grading.parameters import tag_parameters_cell
 from checks.grading.status import RunStatus
-from checks.grading.submissions import Submission
+from checks.grading.submissions import MAX_NOTEBOOK_BYTES, Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
 from checks.running.execute import Execution, run_notebook
@@ -148,9 +149,10 @@ def _interrupted(cell: nbformat.NotebookNode) -> bool:
 
 def first_error(execution: Execution) -> tuple[RunStatus, CellError | None]:
     """The run's status and its first failing cell, from papermill's output notebook and log."""
+    content = read_regular_file(execution.output, MAX_NOTEBOOK_BYTES)
     try:
-        cells = _code_cells(nbformat.read(execution.output, as_version=4))
-    except Exception:  # killed before papermill wrote anything
+        cells = _code_cells(nbformat.reads(content.decode("utf-8"), as_version=4))
+    except Exception:  # killed before papermill wrote anything, or not a notebook at all
         cells = []
     started = [index for index, cell in enumerate(cells) if _started(cell)]
     last = started[-1] if started else None
