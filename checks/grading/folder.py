@@ -110,6 +110,47 @@ def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> I
                 yield Grade(futures[future], RunStatus.GRADER_ERROR, detail=str(error))
 
 
+def _trusted_start(isolation: str, report: Callable[[str], None]) -> Isolation:
+    """Verify the grader's own files and choose the isolation; say both."""
+    try:
+        verified = verify_installation()
+        contained = choose_isolation(isolation)
+    except (UntrustedInstallation, IsolationUnavailable, ValueError) as error:
+        raise GradingInputError(str(error)) from error
+    report(f"The grader's files match {verified}.")
+    report(contained.describe())
+    if not contained.isolated:
+        report(NONE_WARNING)
+    return contained
+
+
+def _trusted_end(report: Callable[[str], None]) -> None:
+    """Warn if the grader's files changed during the session (possible only without isolation)."""
+    try:
+        verify_installation()
+    except UntrustedInstallation as error:
+        report(
+            f"WARNING: the grader's files changed while grading ({error}): do not trust "
+            "this gradebook, restore the course and grade again with --isolation namespaces."
+        )
+
+
+def _grade_into(
+    out: Path, found: list[Submission], course: Course, jobs: int, progress_bar: bool
+) -> list[Grade]:
+    """Grade every submission, rewriting the gradebook as each row arrives, with a progress bar."""
+    from tqdm import tqdm
+
+    grades: list[Grade] = []
+    with tqdm(total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar) as bar:
+        for grade in grade_all(found, course, jobs):
+            grades.append(grade)
+            write_gradebook(out, grades)
+            bar.set_postfix_str(f"{grade.submission.student}: {grade.status_text}", refresh=False)
+            bar.update()
+    return grades
+
+
 def grade_folder(
     submissions: str | os.PathLike[str],
     *,
@@ -194,32 +235,21 @@ def grade_folder(
     >>> result.status_counts()  # doctest: +SKIP
     Counter({'ok': 41, 'error': 2, 'timeout': 1})
     """
-    from tqdm import tqdm
-
     started = time.perf_counter()
     if jobs < 1:
         raise GradingInputError(f"jobs must be at least 1, got {jobs}")
     out = Path(out)
-    feedback_dir = Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback")
-    try:
-        verified = verify_installation()
-        contained = choose_isolation(isolation)
-    except (UntrustedInstallation, IsolationUnavailable, ValueError) as error:
-        raise GradingInputError(str(error)) from error
-    report(f"The grader's files match {verified}.")
-    report(contained.describe())
-    if not contained.isolated:
-        report(NONE_WARNING)
+    contained = _trusted_start(isolation, report)
     keys = load_keys()
     if not keys:
         raise GradingInputError("no answer keys; run `python -m checks keys` first")
     root = course_root()
-    stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
     limits = limits or Limits()
     limits = Limits(
         limits.cell_timeout, limits.timeout, limits.memory, max(1, (os.cpu_count() or 1) // jobs)
     )
     try:
+        stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
         variants = {}
         if variant:
@@ -233,7 +263,6 @@ def grade_folder(
             )
     except (SubmissionsError, VariantError, FileNotFoundError) as error:
         raise GradingInputError(str(error)) from error
-    grades: list[Grade] = []
     with tempfile.TemporaryDirectory(prefix="checks-grading-") as scratch:
         try:
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
@@ -246,21 +275,9 @@ def grade_folder(
             + (f", each also with {shown}" if variants else "")
             + "."
         )
-        with tqdm(
-            total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar
-        ) as bar:
-            for grade in grade_all(found, course, jobs):
-                grades.append(grade)
-                write_gradebook(out, grades)
-                shown = f"{grade.submission.student}: {grade.status_text}"
-                bar.set_postfix_str(shown, refresh=False)
-                bar.update()
-    pages = write_feedback(feedback_dir, grades)
-    try:
-        verify_installation()
-    except UntrustedInstallation as error:  # possible only without isolation
-        report(
-            f"WARNING: the grader's files changed while grading ({error}): do not trust "
-            "this gradebook, restore the course and grade again with --isolation namespaces."
-        )
+        grades = _grade_into(out, found, course, jobs, progress_bar)
+    pages = write_feedback(
+        Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades
+    )
+    _trusted_end(report)
     return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)
