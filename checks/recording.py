@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,18 +50,43 @@ def recording_file() -> Path | None:
     return Path(configured) if configured else None
 
 
-def record(flag: Flag, value: object) -> None:
-    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording)."""
+def record(flag: Flag, value: object) -> bool:
+    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording).
+
+    It never raises: a value that cannot be turned into plain JSON is not recorded (the grader
+    then sees the flag as not answered), and a record file that cannot be written only warns.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers.
+    value : object
+        The value checked.
+
+    Returns
+    -------
+    bool
+        Whether the value was recorded.
+    """
     path = recording_file()
     if path is None:
-        return
-    entry = {
-        "flag": flag.id,
-        "value": plain_value(flag, value),
-        "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
-    }
-    with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(entry) + "\n")
+        return False
+    try:
+        entry = {
+            "flag": flag.id,
+            "value": plain_value(flag, value),
+            "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
+        }
+        line = json.dumps(entry, allow_nan=False) + "\n"
+    except Exception:
+        return False
+    try:
+        with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
+            stream.write(line)
+    except Exception as error:
+        warnings.warn(f"The answer could not be recorded in {path} ({error}).", stacklevel=3)
+        return False
+    return True
 
 
 def read_records(path: Path) -> list[RecordedAnswer]:
@@ -76,7 +102,7 @@ def read_records(path: Path) -> list[RecordedAnswer]:
         try:
             entry = json.loads(line)
             flag_id, value = str(entry["flag"]), entry["value"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue
         notebook = entry.get("notebook", "")
         if not isinstance(notebook, str):
