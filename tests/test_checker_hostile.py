@@ -215,6 +215,14 @@ def test_whole_numbers_of_any_type_are_still_accepted(value, capsys):
     assert "✔" in capsys.readouterr().out
 
 
+def test_a_right_answer_that_cannot_be_printed_is_still_right(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(RECORD_VARIABLE, str(tmp_path / RECORD_FILE))
+    assert checks.check("1.1", LyingSubclassOfInt(1234)) is True
+    assert "✔" in capsys.readouterr().out
+    assert json.loads((tmp_path / RECORD_FILE).read_text())["value"] == 1234
+    assert "LyingSubclassOfInt" in describe(LyingSubclassOfInt(1234))
+
+
 def test_a_hostile_flag_id_is_one_line_too(capsys):
     assert checks.check(EveryDunderRaises(), 1234) is False
     assert_one_warning_line(capsys.readouterr().out)
@@ -297,3 +305,34 @@ def test_the_record_reader_skips_deeply_nested_lines(tmp_path):
     record = tmp_path / RECORD_FILE
     record.write_text("[" * 100_000 + "\n" + json.dumps({"flag": "1.1", "value": 1}) + "\n")
     assert [(r.flag, r.value) for r in recording.read_records(record)] == [("1.1", 1)]
+
+
+JSON_TEXTS = [
+    "null",
+    "true",
+    "[]",
+    "{}",
+    '"' + "x" * 100_000 + '"',
+    "1" * 4_000,
+    "1e308",
+    "-1e400",
+    "Infinity",
+    "NaN",
+    "[[1, 2], [3, 4.5]]",
+    '[[1, 2], [3, "4"]]',
+    "[" * 900 + "]" * 900,
+    '{"flag": "1.1"}',
+]
+
+
+@pytest.mark.parametrize("flag", [INTEGER, FLOAT, STRING, ARRAY], ids=lambda flag: flag.kind)
+@pytest.mark.parametrize("text", JSON_TEXTS, ids=range(len(JSON_TEXTS)))
+def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, keys):
+    """The grader judges recorded JSON values: a bad one is a BadAnswer, never another error."""
+    value = json.loads(text)
+    try:
+        texts = candidates(flag, value)
+    except BadAnswer:
+        return
+    assert all(isinstance(text, str) for text in texts)
+    keys["1.1"].accepts(flag, value)
