@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from checks.store import HOME_VARIABLE
 RECORD_VARIABLE = "CHECKS_RECORD"
 NOTEBOOK_VARIABLE = "CHECKS_NOTEBOOK"
 RECORD_FILE = "answers.jsonl"
+#: The longest record line read, in characters: a record is a few hundred at most.
+LONGEST_RECORD = 2**20
 
 
 @dataclass(frozen=True)
@@ -89,16 +92,39 @@ def record(flag: Flag, value: object) -> bool:
     return True
 
 
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines, each read with a bounded buffer; an overlong line is skipped unread."""
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as stream:
+        while line := stream.readline(LONGEST_RECORD):
+            if line.endswith("\n") or len(line) < LONGEST_RECORD:
+                yield line
+                continue
+            while line and not line.endswith("\n"):  # the rest of an overlong line
+                line = stream.readline(LONGEST_RECORD)
+
+
 def read_records(path: Path) -> list[RecordedAnswer]:
     """Every record in ``path``, in order; a line that is not a proper record is skipped.
 
     The file may come from an untrusted kernel: anything but a JSON object with a string-like
-    ``flag`` and a ``value`` is ignored, and nothing in it is believed but the values.
+    ``flag`` and a ``value`` is ignored, and nothing in it is believed but the values. A line
+    longer than :data:`LONGEST_RECORD` characters (no answer comes near) is skipped without
+    being held in memory.
+
+    Parameters
+    ----------
+    path : Path
+        A record file, which may not exist.
+
+    Returns
+    -------
+    list of RecordedAnswer
+        The proper records, in the order they were written.
     """
     if not path.is_file():
         return []
     records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in _lines(path):
         try:
             entry = json.loads(line)
             flag_id, value = str(entry["flag"]), entry["value"]

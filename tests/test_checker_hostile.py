@@ -336,3 +336,14 @@ def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, keys):
         return
     assert all(isinstance(text, str) for text in texts)
     keys["1.1"].accepts(flag, value)
+
+
+def test_the_record_reader_skips_overlong_lines_without_holding_them(tmp_path):
+    record = tmp_path / RECORD_FILE
+    good = json.dumps({"flag": "1.1", "value": 1}) + "\n"
+    with record.open("w") as stream:
+        stream.write(good)
+        stream.write('{"flag": "1.1", "value": "' + "9" * (3 * recording.LONGEST_RECORD) + '"}\n')
+        stream.write(good.replace("1}", "2}"))
+        stream.write("x" * (recording.LONGEST_RECORD + 5))  # no newline at the end
+    assert [(r.flag, r.value) for r in recording.read_records(record)] == [("1.1", 1), ("1.1", 2)]
