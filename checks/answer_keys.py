@@ -1,8 +1,15 @@
-"""Answer keys: salted, deliberately slow hashes of the canonical answers, and their file.
+"""Answer keys: salted, memory-hard hashes of the canonical answers, and their file.
 
-A key never holds an answer, only a hash of it. This module is the one home of the hashing, of
-matching a value against a key, and of the key file's format (``answer_keys.json`` in the
-package, and the grader's cached keys of solutions run under variants).
+A key never holds an answer, only a hash of it: scrypt (:func:`hashlib.scrypt`) of the flag id
+and the canonical answer text, with a random salt per flag. scrypt needs 64 MiB per hash, so a
+hash costs about 0.15 s and a GPU gains little over a CPU. That makes guessing expensive, not
+impossible: a flag with few plausible answers (a count from 0 to 100, a score with 4 decimals)
+can still be recovered from the key file by trying them all. Self-check keys are a convenience
+for students; what counts for marks is the grader, which re-runs notebooks under variants.
+
+This module is the one home of the hashing, of matching a value against a key, and of the key
+file's format (``answer_keys.json`` in the package, and the grader's cached keys of solutions run
+under variants).
 """
 
 from __future__ import annotations
@@ -11,65 +18,210 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from checks.canonical import candidates
+from checks.canonical import BadAnswer, candidates, describe_error
 from checks.catalogue import Flag
 
-ALGORITHM = "pbkdf2-sha256"
-ITERATIONS = 200_000
+ALGORITHM = "scrypt"
+#: scrypt's cost (``n``, a power of 2), block size (``r``) and parallelism (``p``): 128·n·r bytes
+#: = 64 MiB of memory per hash. Measured: 0.14 s a hash on one core of the course's test machine.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**16, 8, 1
+#: The most memory a key may ask for: a key file cannot make a check allocate more than this.
+MAX_MEMORY = 1024 * 2**20
+DIGEST_BYTES = 32
 KEYS_FILE = "answer_keys.json"
+
+
+class KeyFileError(ValueError):
+    """The answer keys are not in the format this version of the package reads."""
 
 
 @dataclass(frozen=True)
 class AnswerKey:
-    """What is stored for one flag: never the answer, only a salted slow hash of it."""
+    """What is stored for one flag: never the answer, only a salted scrypt hash of it."""
 
     salt: str
-    iterations: int
+    n: int
+    r: int
+    p: int
     digest: str
     source: str
 
     def matches(self, flag_id: str, canonical_text: str) -> bool:
-        """Whether ``canonical_text`` is the answer this key was made from."""
+        """Whether ``canonical_text`` is the answer this key was made from.
+
+        Parameters
+        ----------
+        flag_id : str
+            The flag's id; it is hashed with the text, so a key fits one flag only.
+        canonical_text : str
+            A canonical answer text (:func:`checks.canonical.canonical`).
+
+        Returns
+        -------
+        bool
+            Whether its hash is this key's digest.
+        """
         candidate = answer_digest(
-            flag_id, canonical_text, bytes.fromhex(self.salt), self.iterations
+            flag_id, canonical_text, bytes.fromhex(self.salt), self.n, self.r, self.p
         )
         return hmac.compare_digest(candidate, self.digest)
 
     def accepts(self, flag: Flag, value: object) -> bool:
         """Whether ``value`` answers ``flag`` (a float may fall in the neighbouring bucket).
 
-        Raises :class:`~checks.canonical.BadAnswer` when the value cannot be an answer at all.
+        Parameters
+        ----------
+        flag : Flag
+            The flag this key belongs to.
+        value : object
+            Anything.
+
+        Returns
+        -------
+        bool
+            Whether one of the value's canonical texts matches the key.
+
+        Raises
+        ------
+        BadAnswer
+            When the value cannot be an answer at all, or cannot be compared with the key;
+            never anything else.
         """
-        return any(self.matches(flag.id, text) for text in candidates(flag, value))
+        texts = candidates(flag, value)
+        try:
+            return any(self.matches(flag.id, text) for text in texts)
+        except Exception as error:
+            raise BadAnswer(
+                f"the value could not be compared with the answer key ({describe_error(error)})"
+            ) from None
+
+
+def _memory(n: int, r: int, p: int) -> int:
+    """The bytes scrypt needs for these parameters (OpenSSL's own count), plus 1 MiB to spare."""
+    return 128 * r * (n + p + 2) + 2**20
 
 
 def answer_digest(
-    flag_id: str, canonical_text: str, salt: bytes, iterations: int = ITERATIONS
+    flag_id: str,
+    canonical_text: str,
+    salt: bytes,
+    n: int = SCRYPT_N,
+    r: int = SCRYPT_R,
+    p: int = SCRYPT_P,
 ) -> str:
-    """PBKDF2-SHA256 of the flag id and the canonical answer text."""
+    """The scrypt hash, in hex, of the flag id and the canonical answer text.
+
+    Parameters
+    ----------
+    flag_id : str
+        The flag's id.
+    canonical_text : str
+        The canonical answer text.
+    salt : bytes
+        The key's random salt.
+    n, r, p : int
+        scrypt's cost, block size and parallelism.
+
+    Returns
+    -------
+    str
+        A 64-character hex digest.
+    """
     message = f"{flag_id}\x1f{canonical_text}".encode()
-    return hashlib.pbkdf2_hmac("sha256", message, salt, iterations).hex()
+    return hashlib.scrypt(
+        message, salt=salt, n=n, r=r, p=p, maxmem=_memory(n, r, p), dklen=DIGEST_BYTES
+    ).hex()
 
 
 def make_key(flag_id: str, canonical_text: str, source: str) -> AnswerKey:
-    """Hash an answer with a fresh random salt."""
+    """Hash an answer with a fresh random salt and the current scrypt parameters.
+
+    Parameters
+    ----------
+    flag_id : str
+        The flag's id.
+    canonical_text : str
+        The canonical answer text.
+    source : str
+        Where the answer was computed (a solution notebook), for humans.
+
+    Returns
+    -------
+    AnswerKey
+        The new key.
+    """
     salt = secrets.token_bytes(16)
-    return AnswerKey(salt.hex(), ITERATIONS, answer_digest(flag_id, canonical_text, salt), source)
+    digest = answer_digest(flag_id, canonical_text, salt)
+    return AnswerKey(salt.hex(), SCRYPT_N, SCRYPT_R, SCRYPT_P, digest, source)
 
 
 def keys_to_json(keys: dict[str, AnswerKey]) -> dict[str, dict]:
-    """Keys as plain JSON data, by flag id (the ``flags`` member of a key file)."""
+    """Keys as plain JSON data, by flag id (the ``flags`` member of a key file).
+
+    Parameters
+    ----------
+    keys : dict of str to AnswerKey
+        The keys by flag id.
+
+    Returns
+    -------
+    dict
+        Each key as a dict of its fields (salt, scrypt parameters, digest, source).
+    """
     return {flag_id: asdict(key) for flag_id, key in keys.items()}
 
 
+def _checked_key(flag_id: object, entry: object) -> AnswerKey:
+    """One key read from JSON, its fields and scrypt parameters checked."""
+    names = [field.name for field in fields(AnswerKey)]
+    if not isinstance(entry, dict) or sorted(entry) != sorted(names):
+        found = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+        raise KeyFileError(
+            f"flag {flag_id}: not a scrypt answer key (fields {found}, expected {names}); "
+            "run `python -m checks keys` to remake the keys"
+        )
+    n, r, p = (entry[name] for name in ("n", "r", "p"))
+    if not all(type(number) is int and number >= 1 for number in (n, r, p)):
+        raise KeyFileError(f"flag {flag_id}: scrypt parameters must be positive integers")
+    if n < 2 or n & (n - 1) or _memory(n, r, p) > MAX_MEMORY:
+        raise KeyFileError(
+            f"flag {flag_id}: scrypt n={n}, r={r}, p={p} is not allowed (n a power of 2, "
+            f"at most {MAX_MEMORY // 2**20} MiB)"
+        )
+    try:
+        bytes.fromhex(entry["salt"])
+        bytes.fromhex(entry["digest"])
+    except (TypeError, ValueError):
+        raise KeyFileError(f"flag {flag_id}: salt and digest must be hex text") from None
+    return AnswerKey(**entry)
+
+
 def keys_from_json(data: dict[str, dict]) -> dict[str, AnswerKey]:
-    """The inverse of :func:`keys_to_json`."""
-    return {str(flag_id): AnswerKey(**entry) for flag_id, entry in data.items()}
+    """The inverse of :func:`keys_to_json`.
+
+    Parameters
+    ----------
+    data : dict
+        Keys as :func:`keys_to_json` writes them.
+
+    Returns
+    -------
+    dict of str to AnswerKey
+        The keys by flag id.
+
+    Raises
+    ------
+    KeyFileError
+        If an entry is not a scrypt key of this format (a key made by an older version).
+    """
+    if not isinstance(data, dict):
+        raise KeyFileError(f"answer keys must be a JSON object, not {type(data).__name__}")
+    return {str(flag_id): _checked_key(flag_id, entry) for flag_id, entry in data.items()}
 
 
 def keys_path() -> Path:
@@ -79,21 +231,56 @@ def keys_path() -> Path:
 
 @cache
 def load_keys(path: Path | None = None) -> dict[str, AnswerKey]:
-    """Read the answer keys (an empty dict if the file does not exist yet)."""
+    """Read the answer keys (an empty dict if the file does not exist yet).
+
+    Parameters
+    ----------
+    path : Path, optional
+        The key file; by default the one shipped inside the package.
+
+    Returns
+    -------
+    dict of str to AnswerKey
+        The keys by flag id.
+
+    Raises
+    ------
+    KeyFileError
+        If the file is not an answer-key file of this format (for example made with another
+        hash algorithm).
+    """
     path = path or keys_path()
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("algorithm") != ALGORITHM:
-        raise ValueError(f"{path}: unknown hash algorithm {data.get('algorithm')!r}")
-    return keys_from_json(data["flags"])
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KeyFileError(f"{path}: not readable as JSON ({describe_error(error)})") from None
+    algorithm = data.get("algorithm") if isinstance(data, dict) else None
+    if algorithm != ALGORITHM:
+        raise KeyFileError(
+            f"{path}: unknown hash algorithm {algorithm!r} (this version reads {ALGORITHM!r}); "
+            "run `python -m checks keys` to remake the keys"
+        )
+    return keys_from_json(data.get("flags"))
 
 
 def dump_keys(keys: dict[str, AnswerKey]) -> str:
-    """The JSON text of an answer-key file, stable for clean diffs."""
+    """The JSON text of an answer-key file, stable for clean diffs.
+
+    Parameters
+    ----------
+    keys : dict of str to AnswerKey
+        The keys by flag id.
+
+    Returns
+    -------
+    str
+        The file's text.
+    """
     document = {
         "comment": "Generated by `python -m checks keys` from the executed solution notebooks. "
-        "Do not edit by hand.",
+        "Do not edit by hand. Each digest is scrypt(flag id, canonical answer; salt, n, r, p).",
         "algorithm": ALGORITHM,
         "flags": keys_to_json(keys),
     }

@@ -3,28 +3,106 @@
 The canonical form never depends on ``repr`` (NumPy 2 changed how scalars print): integers are
 decimal digits, floats are rounded to the flag's decimals and written with exactly that many,
 strings are stripped, arrays are their shape and integer entries.
+
+Whatever the value, :func:`canonical`, :func:`candidates` and :func:`plain_value` either return
+or raise :class:`BadAnswer` with a one-line message: a value whose ``repr``, ``float`` or
+``__array__`` raises, a number too large for any conversion or a list nested 10,000 deep is a bad
+answer, never a crash.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from decimal import ROUND_HALF_EVEN, Decimal
+import reprlib
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import TypeVar
 
 import numpy as np
 
 from checks.catalogue import Flag
+
+#: No answer of the course comes near this magnitude. A larger number is refused with a plain
+#: message before a conversion can overflow (a float of 1e25 written with 4 decimals has more
+#: digits than Python's default decimal precision).
+LARGEST = 1e25
+#: A string answer is a label such as ``'7'``; a longer one is refused before it is hashed.
+LONGEST_STRING = 1_000
+#: Enough digits to round any number below :data:`LARGEST` to any flag's decimals exactly.
+_DECIMALS_CONTEXT = Context(prec=80, rounding=ROUND_HALF_EVEN)
+_SHOWN_LENGTH = 40
+
+T = TypeVar("T")
 
 
 class BadAnswer(ValueError):
     """The value cannot be an answer to this flag; the message is one line for the student."""
 
 
-def _describe(value: object) -> str:
-    text = repr(value) if not isinstance(value, np.ndarray) else f"array of shape {value.shape}"
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{type(value).__name__} {text}"
+# --- Describing any value, safely ---------------------------------------------------------
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 2
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = _SHORT.maxset = _SHORT.maxfrozenset = 40
+
+
+def _digits(integer: int) -> int:
+    """About how many decimal digits ``integer`` has, without writing it out."""
+    return int(int.bit_length(integer) * math.log10(2)) + 1
+
+
+def _short_text(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    if isinstance(value, int) and int.bit_length(value) > 128:
+        return f"of about {_digits(value):,} digits"
+    text = " ".join(_SHORT.repr(value).split())
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
+
+
+def describe(value: object) -> str:
+    """A short one-line description of any value, such as ``int 5421``; it never raises.
+
+    Parameters
+    ----------
+    value : object
+        Anything, including objects whose ``repr`` raises and integers of millions of digits.
+
+    Returns
+    -------
+    str
+        The type's name and a shortened ``repr``.
+    """
+    try:
+        return f"{type(value).__name__} {_short_text(value)}"
+    except Exception:
+        return "a value that cannot be shown"
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as one short line, ``RecursionError: maximum recursion ...``; never raises.
+
+    Parameters
+    ----------
+    error : BaseException
+        Any exception, including one whose ``str`` raises.
+
+    Returns
+    -------
+    str
+        The exception's type and the first line of its message, shortened.
+    """
+    try:
+        lines = str(error).strip().splitlines()
+        message = lines[0] if lines else ""
+    except Exception:
+        message = ""
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= 2 * _SHOWN_LENGTH else text[: 2 * _SHOWN_LENGTH - 3] + "..."
+
+
+# --- Numbers -------------------------------------------------------------------------------
 
 
 def _unwrap_scalar(value: object) -> object:
@@ -36,102 +114,198 @@ def _unwrap_scalar(value: object) -> object:
     return value
 
 
-def _as_real(flag: Flag, value: object) -> float | int:
+def _is_finite(number: numbers.Real) -> bool:
+    if isinstance(number, int):
+        return True
+    if isinstance(number, np.floating):  # a long double: no trip through a Python float
+        return bool(np.isfinite(number))
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # finite, but too large for a float: refused as too large
+        return True
+
+
+def _is_too_large(number: numbers.Real) -> bool:
+    if isinstance(number, int):
+        return abs(number) >= LARGEST
+    if isinstance(number, np.floating):
+        return bool(np.abs(number) >= LARGEST)
+    try:
+        return abs(float(number)) >= LARGEST
+    except OverflowError:
+        return True
+
+
+def _number_text(number: object) -> str:
+    return str(number) if type(number) is float else describe(number)
+
+
+def _as_real(flag: Flag, value: object) -> numbers.Real:
     value = _unwrap_scalar(value)
+    expected = flag.describe_expected()
     if value is None:
-        raise BadAnswer(
-            f"expected {flag.describe_expected()}, got None (did a function return nothing?)"
-        )
+        raise BadAnswer(f"expected {expected}, got None (did a function return nothing?)")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise BadAnswer(f"expected {flag.describe_expected()}, got {_describe(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+    if not _is_finite(value):
         raise BadAnswer(
-            f"expected {flag.describe_expected()}, got {value} (check for empty or invalid data)"
+            f"expected {expected}, got {_number_text(value)} (check for empty or invalid data)"
+        )
+    if _is_too_large(value):
+        raise BadAnswer(
+            f"expected {expected}, got {describe(value)}, which is far too large to be an answer"
         )
     return value
 
 
 def _integer_text(flag: Flag, value: object) -> str:
+    """Only a value exactly equal to an integer is one: 5421.0 is 5421, a long 5421.9 is not."""
     number = _as_real(flag, value)
-    if isinstance(number, float):
-        if not number.is_integer():
-            raise BadAnswer(f"expected {flag.describe_expected()}, got {number}")
-        number = int(number)
-    return str(int(number))
+    integral = int(number)
+    if integral != number:
+        raise BadAnswer(f"expected {flag.describe_expected()}, got {_number_text(number)}")
+    return str(integral)
 
 
 def _rounded(number: float, decimals: int) -> str:
     quantum = Decimal(1).scaleb(-decimals)
-    rounded = Decimal(number).quantize(quantum, rounding=ROUND_HALF_EVEN)
+    rounded = Decimal(number).quantize(quantum, context=_DECIMALS_CONTEXT)
     if rounded.is_zero():
         rounded = abs(rounded)  # no "-0.000"
     return format(rounded, "f")
 
 
+def _float_text(flag: Flag, value: object) -> str:
+    return _rounded(float(_as_real(flag, value)), flag.decimals or 0)
+
+
+# --- Strings and arrays --------------------------------------------------------------------
+
+
 def _string_text(flag: Flag, value: object) -> str:
     value = _unwrap_scalar(value)
+    expected = "a string such as '7' (MNIST labels are strings)"
     if not isinstance(value, str):
-        raise BadAnswer(
-            f"expected a string such as '7' (MNIST labels are strings), got {_describe(value)}"
-        )
-    return value.strip()
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+    if str.__len__(value) > LONGEST_STRING:
+        raise BadAnswer(f"expected {expected}, got a string far too long to be an answer")
+    text = str.strip(value)  # a plain str, whatever the subclass
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadAnswer(f"expected {expected}, got a string that is not valid text") from None
+    return text
 
 
 def _array_text(flag: Flag, value: object) -> str:
+    expected = flag.describe_expected()
     if isinstance(value, str) or value is None or value is Ellipsis:
-        raise BadAnswer(f"expected {flag.describe_expected()}, got {_describe(value)}")
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise BadAnswer(
-            f"expected {flag.describe_expected()}, but it is not an array ({error})"
+            f"expected {expected}, but it is not an array ({describe_error(error)})"
         ) from None
     if array.shape != flag.shape:
-        raise BadAnswer(f"expected {flag.describe_expected()}, got shape {array.shape}")
+        raise BadAnswer(f"expected {expected}, got shape {array.shape}")
     if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
-        raise BadAnswer(f"expected {flag.describe_expected()}, got entries of type {array.dtype}")
+        raise BadAnswer(f"expected {expected}, got entries of type {array.dtype}")
     if array.dtype.kind == "f" and not (
         np.isfinite(array).all() and (array == np.round(array)).all()
     ):
-        raise BadAnswer(
-            f"expected {flag.describe_expected()}, got entries that are not whole numbers"
-        )
+        raise BadAnswer(f"expected {expected}, got entries that are not whole numbers")
+    if array.dtype.kind == "f" and (np.abs(array) >= LARGEST).any():
+        raise BadAnswer(f"expected {expected}, got entries far too large to be an answer")
     entries = ",".join(str(int(entry)) for entry in array.ravel())
     return "x".join(str(size) for size in array.shape) + ":" + entries
 
 
-def canonical(flag: Flag, value: object) -> str:
-    """The canonical text of ``value`` for ``flag``; raise :class:`BadAnswer` if it can't be one."""
+# --- The public functions ------------------------------------------------------------------
+
+
+def _guarded(flag: Flag, compute: Callable[[], T]) -> T:
+    """Run ``compute``; turn any error but :class:`BadAnswer` into a :class:`BadAnswer`."""
+    try:
+        return compute()
+    except BadAnswer:
+        raise
+    except Exception as error:
+        raise BadAnswer(
+            f"expected {flag.describe_expected()}, got a value that cannot be read "
+            f"({describe_error(error)})"
+        ) from None
+
+
+def _canonical(flag: Flag, value: object) -> str:
     if flag.kind == "integer":
         return _integer_text(flag, value)
     if flag.kind == "float":
-        return _rounded(float(_as_real(flag, value)), flag.decimals or 0)
+        return _float_text(flag, value)
     if flag.kind == "string":
         return _string_text(flag, value)
     return _array_text(flag, value)
+
+
+def canonical(flag: Flag, value: object) -> str:
+    """The canonical text of ``value`` for ``flag``.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers; its kind (and decimals, shape) say how to write it.
+    value : object
+        Anything.
+
+    Returns
+    -------
+    str
+        The text that is hashed: ``"5421"``, ``"0.910"``, ``"7"``, ``"2x2:1,2,3,4"``.
+
+    Raises
+    ------
+    BadAnswer
+        For any value that cannot be an answer, with a one-line message; never anything else.
+    """
+    return _guarded(flag, lambda: _canonical(flag, value))
 
 
 def plain_value(flag: Flag, value: object) -> object:
     """``value`` as plain JSON data (numbers, strings, nested lists) that gives the same canonical.
 
     Used to carry a kernel's answer to the grader, which judges it itself: an array becomes
-    nested lists, a NumPy scalar a Python number.
+    nested lists of Python ints, an integer answer a Python int, a NumPy float a Python float.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers.
+    value : object
+        A value that can be an answer to ``flag``.
+
+    Returns
+    -------
+    object
+        An int, float, str or nested list of ints.
+
+    Raises
+    ------
+    BadAnswer
+        If the value cannot be an answer; never anything else.
     """
+    text = canonical(flag, value)
+    if flag.kind == "integer":
+        return int(text)
+    if flag.kind == "string":
+        return text
     if flag.kind == "array":
-        return np.asarray(value).tolist()
-    value = _unwrap_scalar(value)
-    return float(value) if flag.kind == "float" else value
+        entries = text.split(":")[1]
+        integers = [int(entry) for entry in entries.split(",")] if entries else []
+        return np.array(integers, dtype=object).reshape(flag.shape or ()).tolist()
+    return _guarded(flag, lambda: float(_as_real(flag, value)))
 
 
-def candidates(flag: Flag, value: object) -> list[str]:
-    """The canonical texts accepted for ``value``: its own, plus for floats the nearest neighbour.
-
-    A float is compared in its rounding bucket and in the neighbouring bucket on the side it is
-    nearest to, so that platform noise at a bucket boundary does not fail a right answer.
-    """
-    own = canonical(flag, value)
-    if flag.kind != "float":
-        return [own]
+def _float_candidates(flag: Flag, value: object, own: str) -> list[str]:
     number = float(_as_real(flag, value))
     half_bucket = 0.5 * 10.0 ** -(flag.decimals or 0)
     texts = [
@@ -140,3 +314,32 @@ def candidates(flag: Flag, value: object) -> list[str]:
         _rounded(number + half_bucket, flag.decimals or 0),
     ]
     return list(dict.fromkeys(texts))
+
+
+def candidates(flag: Flag, value: object) -> list[str]:
+    """The canonical texts accepted for ``value``: its own, plus for floats the nearest neighbour.
+
+    A float is compared in its rounding bucket and in the neighbouring bucket on the side it is
+    nearest to, so that platform noise at a bucket boundary does not fail a right answer.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers.
+    value : object
+        Anything.
+
+    Returns
+    -------
+    list of str
+        The value's canonical text first, then for a float flag its nearest neighbour.
+
+    Raises
+    ------
+    BadAnswer
+        For any value that cannot be an answer; never anything else.
+    """
+    own = canonical(flag, value)
+    if flag.kind != "float":
+        return [own]
+    return _guarded(flag, lambda: _float_candidates(flag, value, own))

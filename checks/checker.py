@@ -6,8 +6,8 @@ import os
 import warnings
 
 from checks import recording, store, versions
-from checks.answer_keys import load_keys
-from checks.canonical import BadAnswer, candidates
+from checks.answer_keys import AnswerKey, KeyFileError, load_keys
+from checks.canonical import BadAnswer, candidates, describe_error
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
 
@@ -28,26 +28,40 @@ def judge(flag_id: object, value: object) -> Outcome:
     try:
         flag = get_flag(flag_id)
     except UnknownFlag as error:
-        return Outcome(str(flag_id), INVALID, f"{str(error)[:1].upper()}{str(error)[1:]}.")
+        return Outcome(_short(str(flag_id)), INVALID, _sentence(_short(str(error), 200)))
     if value is Ellipsis:
         return Outcome(
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
         )
     try:
         candidates(flag, value)
+        key = _key_for(flag)
+        if isinstance(key, str):
+            return Outcome(flag.id, NO_KEY, key, flag)
+        if key.accepts(flag, value):
+            return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
     except BadAnswer as error:
-        return Outcome(flag.id, INVALID, f"{str(error)[:1].upper()}{str(error)[1:]}.", flag)
-    key = load_keys().get(flag.id)
-    if key is None:
-        return Outcome(
-            flag.id,
-            NO_KEY,
-            "Instructors: run `python -m checks keys` to make the answer keys.",
-            flag,
-        )
-    if key.accepts(flag, value):
-        return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
+        return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}", flag)
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _short(text: str, length: int = 20) -> str:
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _key_for(flag: Flag) -> AnswerKey | str:
+    """The flag's answer key, or why there is none (for instructors)."""
+    try:
+        key = load_keys().get(flag.id)
+    except KeyFileError as error:
+        return f"Instructors: the answer keys cannot be used ({error})."
+    if key is None:
+        return "Instructors: run `python -m checks keys` to make the answer keys."
+    return key
 
 
 def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:
@@ -97,8 +111,9 @@ def check(flag_id: object, value: object) -> bool:
     -------
     bool
         Whether this answer is right. Bad input (``None``, NaN, a string for a number, a
-        wrongly shaped array, an unknown flag) gets a one-line explanation and ``False``, never
-        an exception.
+        wrongly shaped array, an unknown flag, a value that breaks when read) gets a one-line
+        explanation and ``False``, never an exception. A progress file that cannot be written
+        only costs a warning.
 
     Raises
     ------
@@ -119,11 +134,40 @@ def check(flag_id: object, value: object) -> bool:
     ⚠ Flag 1.1 – ...: Can't check this value. Expected a whole number, got str '5'.
     False
     """
+    try:
+        outcome = _judge_save_show(flag_id, value)
+    except Exception as error:  # the one boundary: nothing a value does may break check()
+        outcome = _unjudgeable(flag_id, error)
+        _show_quietly(outcome)
+    if strict_mode() and not outcome.correct:
+        raise FlagNotCaptured(str(outcome))
+    return outcome.correct
+
+
+def _judge_save_show(flag_id: object, value: object) -> Outcome:
+    """Everything :func:`check` does but strict mode: judge, save, show, record."""
     versions.warn_once_if_mismatched()
     outcome = _save(judge(flag_id, value))
     show(outcome)
     if outcome.flag is not None and outcome.status in (CORRECT, WRONG, NO_KEY):
         recording.record(outcome.flag, value)
-    if strict_mode() and not outcome.correct:
-        raise FlagNotCaptured(str(outcome))
-    return outcome.correct
+    return outcome
+
+
+def _unjudgeable(flag_id: object, error: BaseException) -> Outcome:
+    """The ⚠ outcome for a check that failed for a reason :func:`judge` did not foresee."""
+    try:
+        flag: Flag | None = get_flag(flag_id)
+    except Exception:
+        flag = None
+    shown_id = flag.id if flag else "?"
+    detail = f"It could not be checked ({describe_error(error)})."
+    return Outcome(shown_id, INVALID, detail, flag)
+
+
+def _show_quietly(outcome: Outcome) -> None:
+    """Show an outcome; if even that fails, print its plain text."""
+    try:
+        show(outcome)
+    except Exception:
+        print(str(outcome))

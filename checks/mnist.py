@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -41,6 +43,11 @@ class IdxFile:
     name: str
     sha256: str
     shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes, gunzipped: its IDX header and one byte per value."""
+        return 4 + 4 * len(self.shape) + math.prod(self.shape)
 
 
 # The SHA-256 of each file after gunzip: the well-known digests of the original distribution.
@@ -184,14 +191,49 @@ def _find_idx_file(folder: Path, spec: IdxFile) -> Path:
     raise MnistError(f"{spec.name}(.gz) is missing from {folder}. " + HOW_TO_GET_MNIST)
 
 
+def _declared_size(header: bytes, path: Path) -> int:
+    """The size in bytes an IDX file's header declares (header included)."""
+    if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] != 0x08:
+        raise CorruptMnistFile(f"{path} is not an IDX file of unsigned bytes; download it again.")
+    n_dims = header[3]
+    if len(header) < 4 + 4 * n_dims:
+        raise CorruptMnistFile(f"{path} ends inside its IDX header; download it again.")
+    shape = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
+    return 4 + 4 * n_dims + math.prod(shape)
+
+
+def _read_bounded(stream: BinaryIO, path: Path, spec: IdxFile) -> bytes:
+    """Read an IDX stream, never more than its header declares nor than ``spec``'s size.
+
+    A file declaring another size, or going on past what it declares (a gzip bomb behind a
+    valid header), is refused after reading at most one byte too many.
+    """
+    start = stream.read(4)
+    header = start + stream.read(4 * start[3] if len(start) == 4 else 0)
+    declared = _declared_size(header, path)
+    if declared != spec.size:
+        raise CorruptMnistFile(
+            f"{path} is not the original {spec.name}: its IDX header declares {declared:,} bytes, "
+            f"the original has {spec.size:,}. Download it again."
+        )
+    body = stream.read(declared - len(header) + 1)
+    if len(header) + len(body) > declared:
+        raise CorruptMnistFile(
+            f"{path} is not the original {spec.name}: it holds more than the {declared:,} bytes "
+            "its IDX header declares (a corrupt file or a decompression bomb). Download it again."
+        )
+    return header + body
+
+
 def _read_verified(path: Path, spec: IdxFile) -> bytes:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as stream:
-                content = stream.read()
+                content = _read_bounded(stream, path, spec)
         else:
-            content = path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+            with path.open("rb") as stream:
+                content = _read_bounded(stream, path, spec)
+    except (OSError, EOFError, zlib.error) as error:
         raise CorruptMnistFile(
             f"{path} cannot be read ({error}); it is truncated or corrupt. "
             "Download it again from the original MNIST distribution."
@@ -298,19 +340,35 @@ def _read_cache() -> dict[str, bytes] | None:
     try:
         return read_idx_folder(folder)
     except MnistError as error:
-        warnings.warn(f"Ignoring the MNIST cache: {error}", stacklevel=3)
+        warnings.warn(
+            f"Ignoring the MNIST cache: {error} It is rewritten from the next good source.",
+            stacklevel=3,
+        )
         return None
 
 
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``content`` (never reading more than that)."""
+    try:
+        if not path.is_file() or path.stat().st_size != len(content):
+            return False
+        with path.open("rb") as stream:
+            return stream.read(len(content)) == content
+    except OSError:
+        return False
+
+
 def _write_cache_quietly(raw: dict[str, bytes]) -> None:
-    """Write the raw IDX files to the cache atomically; a failure only costs speed."""
+    """Write the verified IDX files to the cache, repairing any cache file that differs.
+
+    Writes are atomic; a failure only costs speed.
+    """
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for key, spec in IDX_FILES.items():
             target = folder / spec.name
-            if target.is_file() and target.stat().st_size == len(raw[key]):
-                continue
-            atomic_write_bytes(target, raw[key])
+            if not _holds(target, raw[key]):
+                atomic_write_bytes(target, raw[key])
     except OSError as error:
         warnings.warn(f"Could not write the MNIST cache in {folder}: {error}", stacklevel=3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,10 @@ from checks.store import HOME_VARIABLE
 RECORD_VARIABLE = "CHECKS_RECORD"
 NOTEBOOK_VARIABLE = "CHECKS_NOTEBOOK"
 RECORD_FILE = "answers.jsonl"
-# A record file is read up to this size: more is not a course's answers but an attack.
+# A record file is read up to this size, and a line up to this length: a record is a few hundred
+# characters, a chapter's records a few kilobytes; more is not a course's answers but an attack.
 MAX_RECORD_BYTES = 16 * 1024**2
+LONGEST_RECORD = 2**20
 
 
 @dataclass(frozen=True)
@@ -52,26 +55,63 @@ def recording_file() -> Path | None:
     return Path(configured) if configured else None
 
 
-def record(flag: Flag, value: object) -> None:
-    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording)."""
+def record(flag: Flag, value: object) -> bool:
+    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording).
+
+    It never raises: a value that cannot be turned into plain JSON is not recorded (the grader
+    then sees the flag as not answered), and a record file that cannot be written only warns.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers.
+    value : object
+        The value checked.
+
+    Returns
+    -------
+    bool
+        Whether the value was recorded.
+    """
     path = recording_file()
     if path is None:
-        return
-    entry = {
-        "flag": flag.id,
-        "value": plain_value(flag, value),
-        "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
-    }
-    with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(entry) + "\n")
+        return False
+    try:
+        entry = {
+            "flag": flag.id,
+            "value": plain_value(flag, value),
+            "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
+        }
+        line = json.dumps(entry, allow_nan=False) + "\n"
+    except Exception:
+        return False
+    try:
+        with FileLock(str(path) + ".lock", timeout=30), path.open("a", encoding="utf-8") as stream:
+            stream.write(line)
+    except Exception as error:
+        warnings.warn(f"The answer could not be recorded in {path} ({error}).", stacklevel=3)
+        return False
+    return True
 
 
 def read_records(path: Path) -> list[RecordedAnswer]:
     """Every record in ``path``, in order; a line that is not a proper record is skipped.
 
     The file may come from an untrusted kernel: it is read only if it is a regular file (not a
-    link), up to :data:`MAX_RECORD_BYTES`; anything but a JSON object with a ``flag`` and a
-    ``value`` is ignored, and nothing in it is believed but the values.
+    link, a pipe or a device), up to :data:`MAX_RECORD_BYTES`; a line longer than
+    :data:`LONGEST_RECORD` characters (no answer comes near) is skipped; anything but a JSON
+    object with a ``flag`` and a ``value`` is ignored, and nothing in it is believed but the
+    values.
+
+    Parameters
+    ----------
+    path : Path
+        A record file, which may not exist.
+
+    Returns
+    -------
+    list of RecordedAnswer
+        The proper records, in the order they were written.
     """
     content = read_regular_file(path, MAX_RECORD_BYTES)
     if content is None:
@@ -79,6 +119,8 @@ def read_records(path: Path) -> list[RecordedAnswer]:
     text = content.decode("utf-8", errors="replace")
     records = []
     for line in text.splitlines():
+        if len(line) > LONGEST_RECORD:
+            continue
         try:
             entry = json.loads(line)
             flag_id, value = str(entry["flag"]), entry["value"]

@@ -27,6 +27,7 @@ class Scoreboard:
     """Every chapter's line and the course total; shows as HTML in a notebook, text elsewhere."""
 
     rows: list[ChapterRow]
+    note: str | None = None  # one line when the progress store could not be read
 
     @property
     def points(self) -> int:
@@ -48,6 +49,8 @@ class Scoreboard:
                 f"{row.points:>4}/{row.possible:<4}"
             )
         lines.append(f"{'':>2}  {'Total':<{width}}  {'':>5}  {self.points:>4}/{self.possible:<4}")
+        if self.note:
+            lines.append(self.note)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -64,13 +67,15 @@ class Scoreboard:
             "<table><thead><tr><th>Chapter</th><th>Title</th><th>Flags</th><th>Points</th></tr>"
             f"</thead><tbody>{cells}<tr><td></td><td><strong>Total</strong></td><td></td>"
             f"<td><strong>{self.points}/{self.possible}</strong></td></tr></tbody></table>"
+            + (f"<p>{html.escape(self.note)}</p>" if self.note else "")
         )
 
 
 def scoreboard() -> Scoreboard:
-    """Build the scoreboard from this user's progress file."""
+    """Build the scoreboard from this user's progress file (what can be read of it)."""
     catalogue = load_catalogue()
-    records = store.load()
+    read = store.snapshot()
+    records = read.records
     rows = []
     for chapter, title in catalogue.chapters.items():
         in_chapter = chapter_flags(chapter)
@@ -87,7 +92,7 @@ def scoreboard() -> Scoreboard:
                 sum(flag.points for flag in in_chapter),
             )
         )
-    return Scoreboard(rows)
+    return Scoreboard(rows, read.problem)
 
 
 def progress() -> None:

@@ -18,9 +18,14 @@ from checks.recording import NOTEBOOK_VARIABLE, RECORD_FILE, RECORD_VARIABLE, re
 SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
 
 
+@pytest.fixture(scope="module")
+def keys() -> dict:
+    """Made once: each key costs a deliberately slow hash."""
+    return {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
+
+
 @pytest.fixture(autouse=True)
-def synthetic_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
+def synthetic_keys(keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checker, "load_keys", lambda: keys)
 
 

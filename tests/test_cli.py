@@ -34,9 +34,14 @@ def test_status_shows_the_table():
     assert "Total" in completed.stdout and "progress.json" in completed.stdout
 
 
+@pytest.fixture(scope="module")
+def keys():
+    """Made once: each key costs a deliberately slow hash."""
+    return {"1.1": make_key("1.1", "1234", "tests"), "1.4": make_key("1.4", "0.500", "tests")}
+
+
 @pytest.fixture
-def synthetic_keys(monkeypatch):
-    keys = {"1.1": make_key("1.1", "1234", "tests"), "1.4": make_key("1.4", "0.500", "tests")}
+def synthetic_keys(keys, monkeypatch):
     monkeypatch.setattr("checks.checker.load_keys", lambda: keys)
 
 

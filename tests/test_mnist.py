@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
+import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -188,3 +191,92 @@ def test_idx_round_trip_and_bad_headers():
         mnist.parse_idx(b"\x00\x00\x0d\x01" + (3).to_bytes(4, "big") + b"abc")  # float type
     with pytest.raises(CorruptMnistFile, match=r"size mismatch"):
         mnist.parse_idx(mnist.to_idx(array)[:-1])
+
+
+# --- A wrong cache is repaired; decompression is bounded ------------------------------------
+
+
+def flip_one_byte(path: Path, offset: int = 5_000) -> None:
+    content = bytearray(path.read_bytes())
+    content[offset] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def is_original(path: Path, name: str) -> bool:
+    spec = next(spec for spec in mnist.IDX_FILES.values() if spec.name == name)
+    return hashlib.sha256(path.read_bytes()).hexdigest() == spec.sha256
+
+
+@pytest.mark.parametrize("damage", ["one byte", "truncated", "garbage"])
+def test_a_wrong_cache_file_is_repaired_from_the_data_folder(mnist_dir, damage, no_network):
+    fetch_mnist(mnist_dir, verbose=False)
+    cached = mnist.cache_dir() / "train-labels-idx1-ubyte"
+    if damage == "one byte":
+        flip_one_byte(cached)  # same size: only its content tells
+    elif damage == "truncated":
+        cached.write_bytes(cached.read_bytes()[:1000])
+    else:
+        cached.write_bytes(b"\x00\x00\x08\x01" + b"garbage" * 1000)
+    assert not is_original(cached, "train-labels-idx1-ubyte")
+    fetch_mnist(mnist_dir, verbose=False)
+    assert is_original(cached, "train-labels-idx1-ubyte")
+
+
+def test_a_wrong_cache_file_is_repaired_from_openml(mnist_dir, original, monkeypatch, no_network):
+    fetch_mnist(mnist_dir, verbose=False)
+    cached = mnist.cache_dir() / "t10k-images-idx3-ubyte"
+    flip_one_byte(cached)
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setattr("sklearn.datasets.fetch_openml", fake_openml(original))
+    with pytest.warns(UserWarning, match="Ignoring the MNIST cache"):
+        fetch_mnist(verbose=False)
+    assert is_original(cached, "t10k-images-idx3-ubyte")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_is_mnist(fetch_mnist(verbose=False), original)  # from the repaired cache
+
+
+def gzip_bomb(path: Path, header: bytes, zeros: int) -> None:
+    """A small .gz file that expands to ``header`` and ``zeros`` zero bytes."""
+    chunk = bytes(2**20)
+    with gzip.open(path, "wb", compresslevel=1) as stream:
+        stream.write(header)
+        for _ in range(zeros // len(chunk)):
+            stream.write(chunk)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"\x00\x00\x08\x01" + (60_000).to_bytes(4, "big"),  # the labels' own header
+        b"\x00\x00\x08\x01" + (200 * 2**20).to_bytes(4, "big"),  # one declaring it all
+    ],
+    ids=["valid header", "lying header"],
+)
+def test_a_gzip_bomb_is_refused_fast_and_small(copied_dir, header, no_network):
+    bomb = copied_dir / "train-labels-idx1-ubyte.gz"
+    gzip_bomb(bomb, header, zeros=200 * 2**20)
+    assert bomb.stat().st_size < 2**20
+    spec = mnist.IDX_FILES["train_labels"]
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(
+            CorruptMnistFile, match=r"train-labels-idx1-ubyte.gz.*(more than|declares)"
+        ):
+            mnist._read_verified(bomb, spec)
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 2 and peak < 8 * 2**20
+    with pytest.raises(CorruptMnistFile, match=r"train-labels-idx1-ubyte.gz"):
+        fetch_mnist(copied_dir, verbose=False)
+
+
+def test_an_oversized_raw_file_is_not_read_past_its_size(copied_dir, no_network):
+    raw = copied_dir / "t10k-labels-idx1-ubyte"
+    (copied_dir / "t10k-labels-idx1-ubyte.gz").unlink()
+    raw.write_bytes(b"\x00\x00\x08\x01" + (10_000).to_bytes(4, "big") + bytes(50 * 2**20))
+    with pytest.raises(CorruptMnistFile, match=r"t10k-labels-idx1-ubyte.*more than the 10,008"):
+        fetch_mnist(copied_dir, verbose=False)

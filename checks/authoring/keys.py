@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from checks.answer_keys import AnswerKey, dump_keys, keys_path, load_keys, make_key
+from checks.answer_keys import (
+    AnswerKey,
+    KeyFileError,
+    dump_keys,
+    keys_path,
+    load_keys,
+    make_key,
+)
 from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
 from checks.catalogue import flags
@@ -69,7 +76,11 @@ def regenerate_keys(solutions_dir: Path, report: Callable[[str], None] = print) 
         records = execute_solutions(notebooks, Path(scratch), report=report)
         answers = one_answer_per_flag(records, flags())
     path = keys_path()
-    existing = load_keys(path) if path.exists() else {}
+    try:
+        existing = load_keys(path) if path.exists() else {}
+    except KeyFileError as error:  # keys of an older format: every key is made afresh
+        report(f"Replacing the old answer keys ({error}).")
+        existing = {}
     keys = build_keys(answers, existing)
     atomic_write_text(path, dump_keys(keys))
     load_keys.cache_clear()

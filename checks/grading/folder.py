@@ -240,7 +240,10 @@ def grade_folder(
         raise GradingInputError(f"jobs must be at least 1, got {jobs}")
     out = Path(out)
     contained = _trusted_start(isolation, report)
-    keys = load_keys()
+    try:
+        keys = load_keys()
+    except ValueError as error:  # a key file in an unknown or old format
+        raise GradingInputError(f"the answer keys cannot be read ({error})") from error
     if not keys:
         raise GradingInputError("no answer keys; run `python -m checks keys` first")
     root = course_root()
