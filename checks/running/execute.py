@@ -45,6 +45,7 @@ def run_notebook(
     timeout: float | None = None,
     memory_limit: int | None = None,
     progress_bar: bool = False,
+    python: Path | None = None,
 ) -> Execution:
     """Execute ``notebook`` into ``output`` with papermill; the kernel runs in its folder.
 
@@ -53,9 +54,11 @@ def run_notebook(
     ``parameters`` overrides the notebook's ``parameters`` cell. A cell running longer than
     ``cell_timeout`` seconds is interrupted (papermill); after ``timeout`` seconds in all, papermill
     and everything it started are killed. ``memory_limit`` caps each process's address space.
+    ``python`` is the interpreter that runs papermill and the kernel (default: this one); another
+    environment's must have ``checks``, papermill and ipykernel installed.
     """
     command = [
-        sys.executable,
+        str(python) if python else sys.executable,
         "-m",
         "checks.running.notebook_runner",
         str(notebook.resolve()),
