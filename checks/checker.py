@@ -6,7 +6,7 @@ import os
 import warnings
 
 from checks import recording, store, versions
-from checks.answer_keys import load_keys
+from checks.answer_keys import AnswerKey, load_keys, load_version_keys
 from checks.canonical import BadAnswer, candidates
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
@@ -23,6 +23,17 @@ def strict_mode() -> bool:
     return os.environ.get(STRICT_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def key_for(flag: Flag) -> AnswerKey | None:
+    """The key ``flag`` is judged against here: the installed scikit-learn series' own, if any.
+
+    Where the compatibility matrix found another answer under this series, the keys carry it,
+    tagged with the series, and it is the only one accepted: a student on another series cannot
+    pass with it, nor one on this series with the course's.
+    """
+    own = load_version_keys().get(versions.installed_series() or "", {}).get(flag.id)
+    return own if own is not None else load_keys().get(flag.id)
+
+
 def judge(flag_id: object, value: object) -> Outcome:
     """Decide whether ``value`` answers the flag, without saving anything."""
     try:
@@ -37,7 +48,7 @@ def judge(flag_id: object, value: object) -> Outcome:
         candidates(flag, value)
     except BadAnswer as error:
         return Outcome(flag.id, INVALID, f"{str(error)[:1].upper()}{str(error)[1:]}.", flag)
-    key = load_keys().get(flag.id)
+    key = key_for(flag)
     if key is None:
         return Outcome(
             flag.id,
@@ -47,7 +58,8 @@ def judge(flag_id: object, value: object) -> Outcome:
         )
     if key.accepts(flag, value):
         return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
-    return Outcome(flag.id, WRONG, f"Hint: {flag.hint}", flag)
+    note = versions.note_for_flag(flag.id)
+    return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
 
 
 def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:

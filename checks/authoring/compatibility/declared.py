@@ -7,16 +7,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from checks.compatibility import series
+
 LIBRARIES = ("scikit-learn", "numpy", "scipy")
 
 
 class DeclarationError(ValueError):
     """The compatibility matrix is declared wrongly in ``pyproject.toml``."""
-
-
-def minor_of(version: str) -> str:
-    """The release series of a version: ``"1.6.1"`` -> ``"1.6"``."""
-    return ".".join(version.split(".")[:2])
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class Environment:
     @property
     def minor(self) -> str:
         """The scikit-learn series (``"1.6"``): what answer keys are tagged with."""
-        return minor_of(self.scikit_learn)
+        return series(self.scikit_learn)
 
     def versions(self) -> dict[str, str]:
         """Library -> version, for the three libraries that may shape answers."""

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from checks.authoring.compatibility.declared import LIBRARIES, Environment
 from checks.authoring.compatibility.runs import EnvironmentResult
-
-SAME, DIFFERS, UNSUPPORTED, CONFLICT = "same", "differs", "unsupported", "conflict"
+from checks.compatibility import CONFLICT, DIFFERS, SAME, UNSUPPORTED
 
 
 class MatrixError(ValueError):
