@@ -161,3 +161,32 @@ def test_a_tagged_key_accepts_its_answer_and_is_kept_when_unchanged(tmp_path):
     assert keys["1.6"]["3.3"].accepts(get_flag("3.3"), 0.8)
     assert not keys["1.6"]["3.3"].accepts(get_flag("3.3"), 0.9)
     assert version_keys(matrix, keys) == keys  # same salts: a re-run changes no file
+
+
+def test_write_matrix_writes_the_three_outputs_and_a_rerun_changes_nothing(tmp_path):
+    from checks.authoring.compatibility.command import write_matrix
+
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    reference = {flag_id: "0" for flag_id in flags()}
+    found = {
+        e.name: EnvironmentResult(
+            e, reference if e.minor != "1.6" else {**reference, "3.3": "0.8000"}, seconds=1.0
+        )
+        for e in DECLARATION.environments
+    }
+    reported: list[str] = []
+    matrix = write_matrix(tmp_path, found, reported.append)
+    assert matrix.sensitive_flags() == ["3.3"]
+    written = {line.removeprefix("wrote ") for line in reported}
+    assert written == {
+        "checks/compatibility.json",
+        "checks/answer_keys_by_version.json",
+        "book/compatibility.md",
+    }
+    tagged = load_version_keys(tmp_path / "checks" / "answer_keys_by_version.json")
+    assert list(tagged) == ["1.6"] and list(tagged["1.6"]) == ["3.3"]
+    reported.clear()
+    write_matrix(tmp_path, found, reported.append)
+    assert reported == []
