@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from checks.answer_keys import load_version_keys
+from checks.answer_keys import keys_path, load_keys, load_version_keys
 from checks.authoring.compatibility.declared import load_declaration
 from checks.authoring.compatibility.environments import ensure_environment, installed_versions
 from checks.authoring.compatibility.matrix import Matrix, compare
@@ -78,6 +78,12 @@ def write_matrix(
     if absent:
         report(f"Not run yet: {', '.join(absent)}")
     matrix = compare(current, declaration.reference, list(flags()))
+    stale_keys = unmatched_keys(current[declaration.reference.name])
+    if stale_keys:
+        report(
+            f"The reference answers to {', '.join(stale_keys)} are not the answer keys': run "
+            "`python -m checks keys`, then this again."
+        )
     existing = load_version_keys(root / VERSION_KEYS)
     for path, text in planned_outputs(root, matrix, current, existing).items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -85,3 +91,13 @@ def write_matrix(
             report(f"wrote {path.relative_to(root)}")
     load_version_keys.cache_clear()
     return matrix
+
+
+def unmatched_keys(reference: EnvironmentResult) -> list[str]:
+    """The flags whose key in ``answer_keys.json`` is not the reference environment's answer."""
+    keys = load_keys(keys_path())
+    return [
+        flag_id
+        for flag_id, answer in reference.answers.items()
+        if flag_id not in keys or not keys[flag_id].matches(flag_id, answer)
+    ]
