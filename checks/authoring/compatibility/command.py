@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from checks.answer_keys import keys_path, load_keys, load_version_keys
+from checks.answer_keys import AnswerKey, keys_path, load_keys, load_version_keys
 from checks.authoring.compatibility.declared import load_declaration
 from checks.authoring.compatibility.environments import ensure_environment, installed_versions
 from checks.authoring.compatibility.matrix import Matrix, compare
@@ -90,6 +90,8 @@ def write_matrix(
             atomic_write_text(path, text)
             report(f"wrote {path.relative_to(root)}")
     load_version_keys.cache_clear()
+    for name, refused in strict_failures(current, load_version_keys(root / VERSION_KEYS)).items():
+        report(f"Strict mode would refuse in {name}: {', '.join(refused) or 'nothing'}")
     return matrix
 
 
@@ -101,3 +103,24 @@ def unmatched_keys(reference: EnvironmentResult) -> list[str]:
         for flag_id, answer in reference.answers.items()
         if flag_id not in keys or not keys[flag_id].matches(flag_id, answer)
     ]
+
+
+def strict_failures(
+    results: dict[str, EnvironmentResult], tagged: dict[str, dict[str, AnswerKey]]
+) -> dict[str, list[str]]:
+    """Per environment, the flags whose answer there the keys would refuse, as ``check()`` does.
+
+    ``check()`` judges against the key of the installed scikit-learn series when there is one,
+    else against ``answer_keys.json``; an unanswered flag is refused too.
+    """
+    keys = load_keys(keys_path())
+    refused = {}
+    for name, result in results.items():
+        own = tagged.get(result.environment.minor, {})
+        refused[name] = [
+            flag_id
+            for flag_id in flags()
+            if flag_id not in result.answers
+            or not own.get(flag_id, keys[flag_id]).matches(flag_id, result.answers[flag_id])
+        ]
+    return refused
