@@ -132,7 +132,11 @@ def command_keys(arguments: argparse.Namespace) -> int:
 
 def command_compat(arguments: argparse.Namespace) -> int:
     """Run the compatibility matrix (or reuse its results) and write its committed outputs."""
-    from checks.authoring.compatibility.command import run_environments, write_matrix
+    from checks.authoring.compatibility.command import (
+        EnvironmentMismatch,
+        run_environments,
+        write_matrix,
+    )
     from checks.authoring.compatibility.declared import DeclarationError
     from checks.authoring.compatibility.environments import EnvironmentFailed
     from checks.authoring.compatibility.matrix import MatrixError
@@ -151,7 +155,7 @@ def command_compat(arguments: argparse.Namespace) -> int:
     except (DeclarationError, MatrixError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except EnvironmentFailed as error:
+    except (EnvironmentFailed, EnvironmentMismatch) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SOLUTION_FAILED
     sensitive = matrix.sensitive_flags()

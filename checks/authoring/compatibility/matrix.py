@@ -54,7 +54,12 @@ def compare(
         When the reference environment has no result or does not answer every flag.
     """
     base = results.get(reference.name)
-    missing = [f for f in flag_ids if base is None or f not in base.answers]
+    if base is None:
+        raise MatrixError(
+            f"the reference environment {reference.name} has no result: run "
+            f"`python -m checks compat --environments {reference.name}`"
+        )
+    missing = [f for f in flag_ids if f not in base.answers]
     if missing:
         raise MatrixError(f"the reference environment {reference.name} has no answer to {missing}")
     environments = tuple(result.environment for result in results.values())
