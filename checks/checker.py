@@ -6,7 +6,7 @@ import os
 import warnings
 
 from checks import recording, store, versions
-from checks.answer_keys import AnswerKey, KeyFileError, load_keys
+from checks.answer_keys import AnswerKey, KeyFileError, load_keys, load_version_keys
 from checks.canonical import BadAnswer, candidates, describe_error
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
@@ -21,6 +21,17 @@ class FlagNotCaptured(AssertionError):
 def strict_mode() -> bool:
     """Whether ``CHECKS_STRICT`` asks for a wrong or missing answer to raise."""
     return os.environ.get(STRICT_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def key_for(flag: Flag) -> AnswerKey | None:
+    """The key ``flag`` is judged against here: the installed scikit-learn series' own, if any.
+
+    Where the compatibility matrix found another answer under this series, the keys carry it,
+    tagged with the series, and it is the only one accepted: a student on another series cannot
+    pass with it, nor one on this series with the course's.
+    """
+    own = load_version_keys().get(versions.installed_series() or "", {}).get(flag.id)
+    return own if own is not None else load_keys().get(flag.id)
 
 
 def judge(flag_id: object, value: object) -> Outcome:
@@ -42,7 +53,8 @@ def judge(flag_id: object, value: object) -> Outcome:
             return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
     except BadAnswer as error:
         return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
-    return Outcome(flag.id, WRONG, f"Hint: {flag.hint}", flag)
+    note = versions.note_for_flag(flag.id)
+    return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
 
 
 def _sentence(text: str) -> str:
@@ -56,7 +68,7 @@ def _short(text: str, length: int = 20) -> str:
 def _key_for(flag: Flag) -> AnswerKey | str:
     """The flag's answer key, or why there is none (for instructors)."""
     try:
-        key = load_keys().get(flag.id)
+        key = key_for(flag)
     except KeyFileError as error:
         return f"Instructors: the answer keys cannot be used ({error})."
     if key is None:

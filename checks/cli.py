@@ -1,4 +1,4 @@
-"""Command line: ``python -m checks list | status | verify | release | keys | grade``."""
+"""Command line: ``python -m checks list | status | verify | release | keys | compat | grade``."""
 
 from __future__ import annotations
 
@@ -130,6 +130,42 @@ def command_keys(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_compat(arguments: argparse.Namespace) -> int:
+    """Run the compatibility matrix (or reuse its results) and write its committed outputs."""
+    from checks.authoring.compatibility.command import (
+        EnvironmentMismatch,
+        run_environments,
+        write_matrix,
+    )
+    from checks.authoring.compatibility.declared import DeclarationError
+    from checks.authoring.compatibility.environments import EnvironmentFailed
+    from checks.authoring.compatibility.matrix import MatrixError
+    from checks.authoring.compatibility.runs import default_results_file, read_results
+
+    root = course_root()
+    results_file = Path(arguments.results) if arguments.results else default_results_file()
+    try:
+        if arguments.from_results:
+            results = read_results(results_file)
+        else:
+            results = run_environments(
+                root, arguments.environments, results_file, rebuild=arguments.rebuild
+            )
+        matrix = write_matrix(root, results)
+    except (DeclarationError, MatrixError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (EnvironmentFailed, EnvironmentMismatch) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOLUTION_FAILED
+    sensitive = matrix.sensitive_flags()
+    print(
+        f"{len(matrix.environments)} environments; version-sensitive flags: "
+        f"{', '.join(sensitive) or 'none'}. Results (plain answers, keep private): {results_file}"
+    )
+    return 0
+
+
 def command_grade(arguments: argparse.Namespace) -> int:
     """Grade a folder of submissions; exit 0 when every submission has its row."""
     from checks.authoring.solution_runs import SolutionFailed
@@ -236,6 +272,35 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
     grade.set_defaults(run=command_grade)
 
 
+def _add_compat_parser(commands: argparse._SubParsersAction) -> None:
+    compat = commands.add_parser(
+        "compat",
+        help="execute the solutions under each declared scikit-learn version: keys and table",
+        description="Execute every solution notebook in a cached virtual environment for each "
+        "environment declared in pyproject.toml ([tool.mnist-course.compatibility]), compare "
+        "each flag's answer with the pinned environment's, and write checks/compatibility.json, "
+        "checks/answer_keys_by_version.json and book/compatibility.md.",
+    )
+    compat.add_argument(
+        "--environments",
+        nargs="+",
+        metavar="NAME",
+        help="run only these declared environments; the others' earlier results are reused",
+    )
+    compat.add_argument(
+        "--from-results",
+        action="store_true",
+        help="execute nothing: rebuild the outputs from the results file",
+    )
+    compat.add_argument(
+        "--results",
+        metavar="FILE",
+        help="the results file (plain answers; default: ~/.cache/mnist-course/compat/results.json)",
+    )
+    compat.add_argument("--rebuild", action="store_true", help="recreate the virtual environments")
+    compat.set_defaults(run=command_compat)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m checks``."""
     parser = argparse.ArgumentParser(prog="python -m checks", description=__doc__)
@@ -269,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")
     keys.add_argument("--solutions", help="folder of solution notebooks (default: solutions/)")
     keys.set_defaults(run=command_keys)
+    _add_compat_parser(commands)
     _add_grade_parser(commands)
     return parser
 

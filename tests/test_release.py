@@ -11,9 +11,11 @@ import pytest
 import yaml
 from conftest import ROOT, answer_leaks
 
+from checks import versions
 from checks.authoring.release import (
     FLAG_TABLE,
     MarkerError,
+    pinned_scikit_learn,
     plan_release,
     release,
     strip_solution_source,
@@ -108,6 +110,7 @@ def course_copy(tmp_path):
     for folder in ("solutions", "notebooks", "book"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
 
 
@@ -147,6 +150,26 @@ def test_the_repository_url_comes_from_config(course_copy):
         for path in (course_copy / folder).glob("*.ipynb"):
             install = nbformat.read(path, as_version=4).cells[2].source
             assert 'repository = "https://example.org/fork/' in install, path
+
+
+def test_the_colab_cell_installs_the_pinned_scikit_learn_from_pyproject(course_copy):
+    pin = pinned_scikit_learn(ROOT)
+    assert pin == versions.pinned_versions()["scikit-learn"]
+    for path in SOLUTIONS:
+        install = nbformat.read(path, as_version=4).cells[2].source
+        assert f'scikit_learn = "{pin}"' in install, path
+        assert 'f"scikit-learn=={scikit_learn}"' in install, path
+        assert "numpy" not in install.split("import sys", 1)[1], "Colab's NumPy must stay"
+    pyproject = course_copy / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(f'"scikit-learn=={pin}"', '"scikit-learn==9.9.9"')
+    )
+    assert release_check(course_copy) == 1
+    release(course_copy)
+    for folder in ("solutions", "notebooks"):
+        for path in (course_copy / folder).glob("*.ipynb"):
+            install = nbformat.read(path, as_version=4).cells[2].source
+            assert 'scikit_learn = "9.9.9"' in install, path
 
 
 def test_flag_table_lists_every_flag():

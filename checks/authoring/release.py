@@ -11,21 +11,24 @@ The student version also loses every output and execution count, and gets the pl
 kernelspec. Names assigned by solution code must not be needed by later cells, so a student
 notebook with every exercise left blank still runs from top to bottom.
 
-``release`` also writes what else derives from the sources: the repository URL of every notebook's
-Colab install cell (from ``repository.url`` in ``_config.yml``, its one home) and the book's flag
-table (``book/flag_table.md``, from ``checks/flags.toml``).
+``release`` also writes what else derives from the sources: in every notebook's Colab install
+cell, the repository URL (from ``repository.url`` in ``_config.yml``, its one home) and the
+scikit-learn version (the ``course`` extra's pin in ``pyproject.toml``, its one home); and the
+book's flag table (``book/flag_table.md``, from ``checks/flags.toml``).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import yaml
 
+from checks.authoring.compatibility.declared import course_pins
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
 
@@ -33,6 +36,7 @@ BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PROMPT = "# your code here"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 _REPOSITORY_LINE = re.compile(r'^(?P<indent>\s*)repository = "[^"]*"$', re.MULTILINE)
+_SCIKIT_LEARN_LINE = re.compile(r'^(?P<indent>\s*)scikit_learn = "[^"]*"', re.MULTILINE)
 FLAG_TABLE = Path("book") / "flag_table.md"
 _ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<target>[A-Za-z_][\w.\[\]\"', ]*?)\s*=(?!=)")
 
@@ -89,14 +93,29 @@ def repository_url(root: Path) -> str:
     return str(config["repository"]["url"])
 
 
-def with_repository(notebook: nbformat.NotebookNode, url: str) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` whose Colab install cell installs from ``url``."""
+def pinned_scikit_learn(root: Path) -> str:
+    """The course's scikit-learn version: its pin in the ``course`` extra of ``pyproject.toml``."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return course_pins(project)["scikit-learn"]
+
+
+def with_repository(
+    notebook: nbformat.NotebookNode, url: str, scikit_learn: str | None = None
+) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose Colab install cell installs from ``url``.
+
+    With ``scikit_learn``, the cell also installs that scikit-learn version.
+    """
     notebook = copy.deepcopy(notebook)
     for cell in notebook.cells:
         if cell.cell_type == "code" and "google.colab" in cell.source:
             cell.source = _REPOSITORY_LINE.sub(
                 lambda m: f'{m["indent"]}repository = "{url}"', cell.source
             )
+            if scikit_learn is not None:
+                cell.source = _SCIKIT_LEARN_LINE.sub(
+                    lambda m: f'{m["indent"]}scikit_learn = "{scikit_learn}"', cell.source
+                )
     return notebook
 
 
@@ -166,10 +185,10 @@ class ReleasePlan:
 def plan_release(root: Path) -> ReleasePlan:
     """Compute every generated file of the course rooted at ``root``."""
     solutions, notebooks = root / "solutions", root / "notebooks"
-    url = repository_url(root)
+    url, scikit_learn = repository_url(root), pinned_scikit_learn(root)
     to_write = {}
     for solution_path in sorted(solutions.glob("*.ipynb")):
-        solution = with_repository(nbformat.read(solution_path, as_version=4), url)
+        solution = with_repository(nbformat.read(solution_path, as_version=4), url, scikit_learn)
         to_write[solution_path] = serialise(solution)
         student = student_version(solution, solution_path.name)
         to_write[notebooks / solution_path.name] = serialise(student)

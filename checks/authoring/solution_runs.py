@@ -25,8 +25,13 @@ def run_solution(
     parameters: dict[str, object] | None = None,
     env: dict[str, str] | None = None,
     cell_timeout: int = 600,
+    python: Path | None = None,
 ) -> list[RecordedAnswer]:
-    """Execute ``solution`` in ``workdir``, recording its answers; raise if a cell fails."""
+    """Execute ``solution`` in ``workdir``, recording its answers; raise if a cell fails.
+
+    ``python`` runs the notebook in another environment (see
+    :func:`~checks.running.execute.run_notebook`).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     execution = run_notebook(
         solution,
@@ -34,6 +39,7 @@ def run_solution(
         parameters=parameters,
         env={**recording_env(workdir, solution.name), **(env or {})},
         cell_timeout=cell_timeout,
+        python=python,
     )
     shown = f" with {parameters}" if parameters else ""
     if not execution.ok:

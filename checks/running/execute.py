@@ -48,6 +48,7 @@ def run_notebook(
     progress_bar: bool = False,
     isolation: Isolation | None = None,
     workdir: Path | None = None,
+    python: Path | None = None,
 ) -> Execution:
     """Execute ``notebook`` into ``output`` with papermill; the kernel runs in its folder.
 
@@ -59,10 +60,12 @@ def run_notebook(
 
     With an ``isolation`` that isolates, papermill and its kernel run in namespaces of their own
     (:mod:`checks.running.isolation`) where only ``workdir`` (which must hold the notebook and
-    ``output``) is writable; ``env`` is then the whole environment.
+    ``output``) is writable; ``env`` is then the whole environment. ``python`` is the
+    interpreter that runs papermill and the kernel (default: this one); another environment's
+    must have ``checks``, papermill and ipykernel installed.
     """
     command = [
-        sys.executable,
+        str(python) if python else sys.executable,
         "-m",
         "checks.running.notebook_runner",
         str(notebook.resolve()),

@@ -1,0 +1,127 @@
+"""The solutions executed in one environment, and the local file of every environment's answers.
+
+The results file holds plain canonical answers, so it lives in the user's cache folder, never in
+the repository: ``<course cache>/compat/results.json``. It lets the committed outputs be rebuilt
+without executing anything (``python -m checks compat --from-results``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checks.authoring.compatibility.declared import Environment
+from checks.authoring.notebooks import chapter_notebooks
+from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag
+from checks.canonical import BadAnswer
+from checks.files import atomic_write_text, course_cache_dir
+from checks.recording import RECORD_FILE, read_records, recording_env
+from checks.running.execute import run_notebook
+
+# Variables of this process that must not reach another environment's kernel.
+_NOT_PASSED_ON = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CHECKS_STRICT", "CHECKS_RECORD")
+
+
+@dataclass(frozen=True)
+class EnvironmentResult:
+    """What the solutions answered in one environment."""
+
+    environment: Environment
+    answers: dict[str, str]  # flag id -> canonical answer text
+    failures: dict[str, str] = field(default_factory=dict)  # notebook -> last lines of its error
+    seconds: float = 0.0
+    date: str = ""
+
+    def to_json(self) -> dict:
+        """Plain JSON data (for the local results file only: it holds answers)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> EnvironmentResult:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            Environment(**data["environment"]),
+            dict(data["answers"]),
+            dict(data.get("failures", {})),
+            float(data.get("seconds", 0.0)),
+            str(data.get("date", "")),
+        )
+
+
+def default_results_file() -> Path:
+    """The local results file: ``<course cache>/compat/results.json``."""
+    return course_cache_dir() / "compat" / "results.json"
+
+
+def read_results(path: Path) -> dict[str, EnvironmentResult]:
+    """Environment name -> its result, from a results file (empty if there is none)."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: EnvironmentResult.from_json(entry) for name, entry in data.items()}
+
+
+def write_results(path: Path, results: dict[str, EnvironmentResult]) -> None:
+    """Write the results file (it holds plain answers: keep it out of any repository)."""
+    data = {name: result.to_json() for name, result in results.items()}
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def kernel_environment(workdir: Path, notebook: str) -> dict[str, str]:
+    """The environment of another interpreter's kernel, recording into ``workdir``."""
+    inherited = {k: v for k, v in os.environ.items() if k not in _NOT_PASSED_ON}
+    return {**inherited, **recording_env(workdir, notebook)}
+
+
+def execute_in(
+    environment: Environment,
+    python: Path,
+    solutions_dir: Path,
+    workdir: Path,
+    expected_flags: dict[int, list[str]],
+    *,
+    report: Callable[[str], None] = print,
+) -> EnvironmentResult:
+    """Execute every solution notebook with ``python``; one answer per flag answered.
+
+    A notebook that fails (an import error, a removed API) leaves the flags it did not answer
+    out of the answers, and its error in ``failures``. ``expected_flags`` maps each chapter to
+    its flag ids.
+    """
+    started = time.perf_counter()
+    answers: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for chapter, notebook in chapter_notebooks(solutions_dir).items():
+        folder = workdir / notebook.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        began = time.perf_counter()
+        execution = run_notebook(
+            notebook,
+            folder / notebook.name,
+            env=kernel_environment(folder, notebook.name),
+            inherit_env=False,
+            python=python,
+        )
+        records = read_records(folder / RECORD_FILE)
+        if not execution.ok:
+            failures[notebook.name] = execution.error_summary()
+        try:
+            found = one_answer_per_flag(records, [])
+            answers.update({flag_id: answer.canonical for flag_id, answer in found.items()})
+        except (SolutionFailed, BadAnswer) as error:
+            failures[notebook.name] = f"{failures.get(notebook.name, '')}\n{error}".strip()
+        missing = [flag_id for flag_id in expected_flags.get(chapter, []) if flag_id not in answers]
+        state = "ok" if execution.ok and not missing else f"FAILED (no answer to {missing})"
+        report(f"  {notebook.name}: {state}, {time.perf_counter() - began:.0f} s")
+    return EnvironmentResult(
+        environment,
+        answers,
+        failures,
+        round(time.perf_counter() - started, 1),
+        datetime.now(UTC).strftime("%Y-%m-%d"),
+    )
