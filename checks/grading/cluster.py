@@ -181,7 +181,7 @@ def connect(scheduler: str) -> object:
             "--scheduler needs Dask distributed: pip install -e '.[grading]'"
         ) from error
     try:
-        return Client(scheduler, timeout="30s")
+        return Client(scheduler, timeout="15s")
     except (OSError, TimeoutError) as error:
         raise GradingInputError(f"cannot reach the Dask scheduler {scheduler}: {error}") from error
 

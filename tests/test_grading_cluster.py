@@ -1,0 +1,121 @@
+"""Grading through a real Dask cluster gives the gradebook grading here gives, a worker killed.
+
+A ``distributed.LocalCluster`` of two worker processes (each with its nanny, as on a real
+cluster) grades a small folder: a correct chapter-1 notebook in a student folder, a blank one
+and a file that is not a notebook. While the correct one runs, its worker process is killed:
+the scheduler re-runs the task elsewhere, and the gradebook still has one row per submission,
+the same as grading locally (the ``seconds`` column aside).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+from conftest import ROOT
+
+from checks.catalogue import flags
+from checks.grading import Limits, grade_folder
+from checks.grading.contained_run import GIB
+
+distributed = pytest.importorskip("distributed")
+
+CHAPTER = "01_mnist_binary"
+SOLUTION = ROOT / "solutions" / f"{CHAPTER}.ipynb"
+STUDENT = ROOT / "notebooks" / f"{CHAPTER}.ipynb"
+LIMITS = Limits(cell_timeout=120, timeout=300, memory=3 * GIB)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cluster") / "submissions"
+    (folder / "alice").mkdir(parents=True)
+    shutil.copy(SOLUTION, folder / "alice" / f"{CHAPTER}.ipynb")
+    (folder / "alice" / "notes.txt").write_text("the whole student folder is sent")
+    shutil.copy(STUDENT, folder / f"bob_{CHAPTER}.ipynb")
+    (folder / "carl.pdf").write_bytes(b"%PDF-1.4 not a notebook")
+    return folder
+
+
+def rows_without_seconds(path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as stream:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(stream)]
+
+
+def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> list[str]:
+    """Wait until a task whose key ends with ``key_suffix`` runs, then kill its worker process."""
+    killed: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not killed:
+        for address, keys in client.processing().items():
+            if any(str(key).endswith(key_suffix) for key in keys):
+                time.sleep(after)  # well into the run: kernel started, MNIST loading
+                for nanny in cluster.workers.values():
+                    if nanny.worker_address == address:
+                        os.kill(nanny.process.process.pid, signal.SIGKILL)
+                        killed.append(address)
+                break
+        time.sleep(0.2)
+    return killed
+
+
+def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
+    local = tmp_path / "local" / "gradebook.csv"
+    grade_folder(folder, out=local, jobs=2, limits=LIMITS, report=lambda m: None)
+
+    remote = tmp_path / "remote" / "gradebook.csv"
+    messages: list[str] = []
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=0,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        grading = threading.Thread(
+            target=grade_folder,
+            args=(folder,),
+            kwargs={
+                "out": remote,
+                "scheduler": cluster.scheduler_address,
+                "limits": LIMITS,
+                "report": messages.append,
+                "progress_bar": False,
+            },
+        )
+        grading.start()
+        # alice's notebook is the first runnable submission: its task key ends in "-0".
+        killed = kill_the_worker_running(client, cluster, "-0", after=8.0)
+        grading.join(timeout=600)
+        assert not grading.is_alive()
+    assert killed, "no worker was running alice's notebook"
+    assert any("on the Dask cluster" in message for message in messages)
+    rows = rows_without_seconds(remote)
+    assert rows == rows_without_seconds(local)
+    assert sorted(row["student"] for row in rows) == ["alice", f"bob_{CHAPTER}", "carl"]
+    alice = next(row for row in rows if row["student"] == "alice")
+    chapter = [flag for flag in flags().values() if flag.chapter == 1]
+    assert alice["status"] == "ok"
+    assert alice["total"] == str(sum(flag.points for flag in chapter))
+    assert {row["student"]: row["status"] for row in rows}["carl"] == "not a notebook"
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(folder, tmp_path):
+    from checks.grading import GradingInputError
+
+    with pytest.raises(GradingInputError, match="cannot reach the Dask scheduler"):
+        grade_folder(
+            folder,
+            out=tmp_path / "g.csv",
+            scheduler="tcp://127.0.0.1:9",
+            report=lambda m: None,
+            progress_bar=False,
+        )
