@@ -22,6 +22,7 @@ from pathlib import Path
 from checks.authoring.notebooks import chapter_notebooks
 from checks.grading import grade_folder
 from checks.grading.parameters import parse_assignments
+from checks.grading.variants import prepare_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VARIANT = ["random_state=7", "target_digit=3"]
@@ -59,7 +60,13 @@ def main() -> None:
             folder.mkdir()
             shutil.copy(solutions[chapter], folder / f"student_{solutions[chapter].name}")
             # Warm the variant cache: the solution's run under the variant is not timed.
-            grade_once(folder, base / "warm.csv", variant, True, cache)
+            prepare_variants(
+                {name: str(value) for name, value in variant.items()},
+                solutions,
+                {chapter},
+                cache,
+                report=lambda message: None,
+            )
             for variant_only in (False, True):
                 row, wall, total, possible = grade_once(
                     folder, base / "gradebook.csv", variant, variant_only, cache

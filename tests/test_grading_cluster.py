@@ -4,7 +4,8 @@ A ``distributed.LocalCluster`` of two worker processes (each with its nanny, as 
 cluster) grades a small folder: a correct chapter-1 notebook in a student folder, a blank one
 and a file that is not a notebook. While the correct one runs, its worker process is killed:
 the scheduler re-runs the task elsewhere, and the gradebook still has one row per submission,
-the same as grading locally (the ``seconds`` column aside).
+the same as grading locally (the ``seconds`` column aside). Both grade under a variant only, so
+the solution's hashed answers under the variant travel to the workers too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CHAPTER = "01_mnist_binary"
 SOLUTION = ROOT / "solutions" / f"{CHAPTER}.ipynb"
 STUDENT = ROOT / "notebooks" / f"{CHAPTER}.ipynb"
 LIMITS = Limits(cell_timeout=120, timeout=300, memory=3 * GIB)
+# One run per submission, under a variant: the solution's hashed answers travel to the workers.
+VARIANT = {"target_digit": "3"}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,8 @@ def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> l
 
 def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
     local = tmp_path / "local" / "gradebook.csv"
-    grade_folder(folder, out=local, jobs=2, limits=LIMITS, report=lambda m: None)
+    common = {"variant": VARIANT, "variant_only": True, "cache_dir": tmp_path / "cache"}
+    grade_folder(folder, out=local, jobs=2, limits=LIMITS, report=lambda m: None, **common)
 
     remote = tmp_path / "remote" / "gradebook.csv"
     messages: list[str] = []
@@ -89,6 +93,7 @@ def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
                 "limits": LIMITS,
                 "report": messages.append,
                 "progress_bar": False,
+                **common,
             },
         )
         grading.start()
@@ -103,7 +108,7 @@ def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
     assert sorted(row["student"] for row in rows) == ["alice", f"bob_{CHAPTER}", "carl"]
     alice = next(row for row in rows if row["student"] == "alice")
     chapter = [flag for flag in flags().values() if flag.chapter == 1]
-    assert alice["status"] == "ok"
+    assert (alice["status"], alice["variant_status"]) == ("ok", "judged under the variant only")
     assert alice["total"] == str(sum(flag.points for flag in chapter))
     assert {row["student"]: row["status"] for row in rows}["carl"] == "not a notebook"
 

@@ -229,4 +229,5 @@ def grade_on_cluster(
         try:
             yield future.result()
         except Exception as error:  # e.g. KilledWorker: the task's workers kept dying
-            yield Grade(submission, RunStatus.GRADER_ERROR, detail=f"{type(error).__name__}")
+            detail = f"{type(error).__name__}: {error}"
+            yield Grade(submission, RunStatus.GRADER_ERROR, detail=detail)
