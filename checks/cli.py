@@ -1,4 +1,7 @@
-"""Command line: ``python -m checks list | status | verify | release | keys | compat | grade``."""
+"""The command line, ``python -m checks COMMAND``: parsers that call the package's functions.
+
+Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report.
+"""
 
 from __future__ import annotations
 
@@ -179,7 +182,9 @@ def command_grade(arguments: argparse.Namespace) -> int:
             out=arguments.out,
             feedback=arguments.feedback,
             variant=parse_assignments(arguments.variant),
+            variant_only=arguments.variant_only,
             jobs=arguments.jobs,
+            scheduler=arguments.scheduler,
             limits=Limits(
                 cell_timeout=arguments.cell_timeout,
                 timeout=arguments.timeout,
@@ -188,6 +193,7 @@ def command_grade(arguments: argparse.Namespace) -> int:
             solutions=arguments.solutions,
             cache_dir=arguments.cache_dir,
             isolation=arguments.isolation,
+            report_html=arguments.report,
         )
     except (GradingInputError, VariantError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -205,6 +211,19 @@ def command_grade(arguments: argparse.Namespace) -> int:
     print(f"Feedback: {len(result.feedback)} page(s) in {folder}/")
     print(f"Isolation: {result.isolation}.")
     print(f"Done in {result.seconds:.0f} s.")
+    return 0
+
+
+def command_report(arguments: argparse.Namespace) -> int:
+    """Write the class report (HTML, with plots) of a gradebook."""
+    from checks.grading.report import write_report
+
+    gradebook = Path(arguments.gradebook)
+    if not gradebook.is_file():
+        print(f"error: {gradebook} is not a gradebook file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = write_report(gradebook, Path(arguments.out) if arguments.out else None)
+    print(f"Class report: {out}")
     return 0
 
 
@@ -243,8 +262,20 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
         " a flag then counts only if right both ways",
     )
     grade.add_argument(
+        "--variant-only",
+        action="store_true",
+        help="run each notebook once, under the --variant only, and judge it against the "
+        "solution under the same parameters (half the runs)",
+    )
+    grade.add_argument(
         "--jobs", type=_positive(int), default=1, help="submissions run at once (default: 1)"
     )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask distributed cluster (e.g. tcp://host:8786) instead of here",
+    )
+    grade.add_argument("--report", metavar="HTML", help="also write the class report there")
     grade.add_argument(
         "--cell-timeout", type=_positive(int), default=300, help="seconds per cell (default: 300)"
     )
@@ -336,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(run=command_keys)
     _add_compat_parser(commands)
     _add_grade_parser(commands)
+    report = commands.add_parser(
+        "report", help="write the class report (one HTML page, with plots) of a gradebook"
+    )
+    report.add_argument("gradebook", help="the gradebook CSV written by `grade`")
+    report.add_argument("--out", help="the HTML file (default: beside it, NAME-report.html)")
+    report.set_defaults(run=command_report)
     return parser
 
 

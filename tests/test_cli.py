@@ -72,3 +72,16 @@ def test_verify_does_not_save_progress(synthetic_keys, isolated_home):
 def test_usage_errors_exit_with_2():
     assert run("verify", "1.1").returncode == 2
     assert run("frobnicate").returncode == 2
+
+
+def test_the_class_grading_options_reach_the_parser():
+    from checks.cli import build_parser
+
+    options = ["--variant", "target_digit=3", "--variant-only", "--report", "class.html"]
+    arguments = build_parser().parse_args(
+        ["grade", "subs", *options, "--scheduler", "tcp://127.0.0.1:8786"]
+    )
+    assert arguments.variant_only and arguments.scheduler == "tcp://127.0.0.1:8786"
+    assert arguments.report == "class.html"
+    report = build_parser().parse_args(["report", "gradebook.csv", "--out", "r.html"])
+    assert (report.gradebook, report.out) == ("gradebook.csv", "r.html")

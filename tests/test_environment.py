@@ -8,11 +8,14 @@ import tomllib
 import yaml
 from conftest import ROOT
 
+# The extras `make setup` installs, all pinned and mirrored by environment.yml.
+EXTRAS = ("course", "dev", "grading")
+
 
 def pyproject_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = {}
-    for extra in ("course", "dev"):
+    for extra in EXTRAS:
         for requirement in project["optional-dependencies"][extra]:
             name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", requirement).groups()
             pins[name.lower()] = version
@@ -40,7 +43,7 @@ def test_same_packages_and_versions():
 
 def test_every_course_requirement_is_pinned_exactly():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for extra in ("course", "dev"):
+    for extra in EXTRAS:
         for requirement in project["optional-dependencies"][extra]:
             assert "==" in requirement, f"{requirement} in [{extra}] is not pinned"
 

@@ -34,10 +34,18 @@ def _notebook_section(grade: Grade) -> list[str]:
             "so it could not be matched to a chapter.",
         }.get(grade.status, f"It could not be graded ({grade.status_text}).")
         return [*lines, explanation, ""]
+    if grade.variant_only:
+        how = (
+            " with other parameter values than its own, and judged under those values only "
+            "(judged under the variant only): compute each answer from the parameters."
+        )
+    elif grade.variant_status is not None:
+        how = ", and again with other parameter values."
+    else:
+        how = "."
     lines += [
         f"**{grade.total} / {grade.possible} points.** Your notebook was run from top to bottom "
-        "in a fresh kernel"
-        + (", and again with other parameter values." if grade.variant_status is not None else "."),
+        "in a fresh kernel" + how,
         "",
         "| Flag | Points | Result |",
         "| --- | ---: | --- |",

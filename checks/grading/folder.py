@@ -43,6 +43,7 @@ class Course:
     limits: Limits = field(default_factory=Limits)
     variants: dict[int, VariantKeys] = field(default_factory=dict)
     isolation: Isolation = field(default_factory=lambda: Isolation("none"))
+    variant_only: bool = False  # run each submission under its chapter's variant only
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,18 @@ class GradingResult:
 
 
 def grade_submission(submission: Submission, course: Course) -> Grade:
-    """Run a submission (and again under its chapter's variant), then judge every flag."""
+    """Run a submission (and again under its chapter's variant), then judge every flag.
+
+    With ``course.variant_only``, a chapter that the variant changes runs once, under the
+    variant, and each flag is judged against the solution's answer under the same parameters
+    only (the default answer keys are not consulted).
+    """
     if submission.problem is not None or submission.chapter is None:
         return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
-    run = run_submission(submission, course.mnist_dir, course.limits, None, course.isolation)
     variant = course.variants.get(submission.chapter)
+    if course.variant_only and variant is not None:
+        return _grade_under_variant_only(submission, course, variant)
+    run = run_submission(submission, course.mnist_dir, course.limits, None, course.isolation)
     variant_run = (
         run_submission(
             submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
@@ -95,6 +103,29 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
     )
 
 
+def _grade_under_variant_only(
+    submission: Submission, course: Course, variant: VariantKeys
+) -> Grade:
+    """One run, under the variant, judged against the solution under the same parameters."""
+    assert submission.chapter is not None
+    run = run_submission(
+        submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
+    )
+    grades = [
+        judge_flag(flag, run.answers.get(flag.id, []), variant.keys.get(flag.id))
+        for flag in chapter_flags(submission.chapter)
+    ]
+    return Grade(
+        submission,
+        run.status,
+        grades,
+        run.error,
+        seconds=run.seconds,
+        isolation=course.isolation.mode,
+        variant_only=True,
+    )
+
+
 def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> Iterator[Grade]:
     """Grade every submission, ``jobs`` at a time; yield each grade as it is ready.
 
@@ -110,8 +141,8 @@ def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> I
                 yield Grade(futures[future], RunStatus.GRADER_ERROR, detail=str(error))
 
 
-def _trusted_start(isolation: str, report: Callable[[str], None]) -> Isolation:
-    """Verify the grader's own files and choose the isolation; say both."""
+def _trusted_start(isolation: str, report: Callable[[str], None]) -> tuple[str, Isolation]:
+    """Verify the grader's own files and choose the isolation; say both, and return them."""
     try:
         verified = verify_installation()
         contained = choose_isolation(isolation)
@@ -121,7 +152,7 @@ def _trusted_start(isolation: str, report: Callable[[str], None]) -> Isolation:
     report(contained.describe())
     if not contained.isolated:
         report(NONE_WARNING)
-    return contained
+    return verified, contained
 
 
 def _trusted_end(report: Callable[[str], None]) -> None:
@@ -135,20 +166,72 @@ def _trusted_end(report: Callable[[str], None]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where the submissions run: ``jobs`` at a time here, or on a Dask cluster."""
+
+    jobs: int = 1
+    scheduler: str | None = None
+    verified: str = ""
+    isolation: str = "auto"
+
+
+def _grades(found: list[Submission], course: Course, where: _Where) -> Iterator[Grade]:
+    """Every submission's grade, from this machine's threads or from the cluster's workers."""
+    if where.scheduler is None:
+        yield from grade_all(found, course, where.jobs)
+        return
+    from checks.grading.cluster import Settings, connect, grade_on_cluster
+
+    settings = Settings(
+        where.verified, where.isolation, course.limits, course.variants, course.variant_only
+    )
+    client = connect(where.scheduler)
+    try:
+        yield from grade_on_cluster(found, settings, client)
+    finally:
+        client.close()  # type: ignore[attr-defined]
+
+
 def _grade_into(
-    out: Path, found: list[Submission], course: Course, jobs: int, progress_bar: bool
+    out: Path, found: list[Submission], course: Course, where: _Where, progress_bar: bool
 ) -> list[Grade]:
-    """Grade every submission, rewriting the gradebook as each row arrives, with a progress bar."""
+    """Grade every submission, rewriting the gradebook as each row arrives, with a progress bar.
+
+    Rows are kept by submission: a submission's row is written once, whatever the cluster does.
+    """
     from tqdm import tqdm
 
-    grades: list[Grade] = []
+    rows: dict[Submission, Grade] = {}
     with tqdm(total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar) as bar:
-        for grade in grade_all(found, course, jobs):
-            grades.append(grade)
-            write_gradebook(out, grades)
+        for grade in _grades(found, course, where):
+            if grade.submission in rows:
+                continue
+            rows[grade.submission] = grade
+            write_gradebook(out, list(rows.values()))
             bar.set_postfix_str(f"{grade.submission.student}: {grade.status_text}", refresh=False)
             bar.update()
-    return grades
+    return list(rows.values())
+
+
+def _plan(
+    count: int,
+    variant: Mapping[str, object] | None,
+    changed: bool,
+    variant_only: bool,
+    jobs: int,
+    scheduler: str | None,
+) -> str:
+    """The one line saying what is about to run."""
+    shown = " ".join(f"{name}={value}" for name, value in (variant or {}).items())
+    where = f"on the Dask cluster {scheduler}" if scheduler else f"{jobs} at a time"
+    if changed and variant_only:
+        how = f", each once with {shown} (judged under the variant only)"
+    elif changed:
+        how = f", each also with {shown}"
+    else:
+        how = ""
+    return f"Grading {count} submission(s), {where}{how}."
 
 
 def grade_folder(
@@ -157,13 +240,16 @@ def grade_folder(
     out: str | os.PathLike[str] = "gradebook.csv",
     feedback: str | os.PathLike[str] | None = None,
     variant: Mapping[str, object] | None = None,
+    variant_only: bool = False,
     jobs: int = 1,
+    scheduler: str | None = None,
     limits: Limits | None = None,
     solutions: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     isolation: str = "auto",
     report: Callable[[str], None] = print,
     progress_bar: bool = True,
+    report_html: str | os.PathLike[str] | None = None,
 ) -> GradingResult:
     """Run every submitted notebook afresh and contained, and write a gradebook and feedback.
 
@@ -190,8 +276,17 @@ def grade_folder(
         Parameter values for a second run of every notebook, for example
         ``{"target_digit": "3", "random_state": 7}``. Values are typed like each chapter's
         defaults; a name no chapter has is an error.
+    variant_only : bool, default=False
+        Run each submission once, under the ``variant`` only (needs one), and judge each flag
+        against the solution's answer under the same parameters: half the runs of a variant,
+        and a typed-in answer still earns nothing. A chapter the variant does not change is run
+        as submitted and judged against the answer keys.
     jobs : int, default=1
-        Submissions run at once. Each gets ``cpu_count // jobs`` threads.
+        Submissions run at once on this machine. Each gets ``cpu_count // jobs`` threads.
+    scheduler : str, default=None
+        The address of a Dask distributed scheduler (``tcp://host:8786``): each submission is
+        then graded by one of its workers, which must have the course installed at the same
+        commit (:mod:`checks.grading.cluster`); ``jobs`` is then ignored.
     limits : Limits, default=None
         Seconds per cell and per run, and bytes of memory per process; by default 300 s, 1800 s
         and 4 GiB. Its ``threads`` field is set from ``jobs``.
@@ -208,6 +303,9 @@ def grade_folder(
         Receives each progress message.
     progress_bar : bool, default=True
         Show a progress bar over the submissions (on standard error).
+    report_html : str or path-like, default=None
+        Also write the class report there: one self-contained HTML page with plots
+        (:mod:`checks.grading.report`).
 
     Returns
     -------
@@ -238,8 +336,10 @@ def grade_folder(
     started = time.perf_counter()
     if jobs < 1:
         raise GradingInputError(f"jobs must be at least 1, got {jobs}")
+    if variant_only and not variant:
+        raise GradingInputError("--variant-only needs a --variant to run the submissions under")
     out = Path(out)
-    contained = _trusted_start(isolation, report)
+    verified, contained = _trusted_start(isolation, report)
     try:
         keys = load_keys()
     except ValueError as error:  # a key file in an unknown or old format
@@ -271,16 +371,16 @@ def grade_folder(
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
         except MnistError as error:
             raise GradingInputError(str(error)) from error
-        course = Course(keys, mnist_dir, limits, variants, contained)
-        shown = " ".join(f"{name}={value}" for name, value in (variant or {}).items())
-        report(
-            f"Grading {len(found)} submission(s), {jobs} at a time"
-            + (f", each also with {shown}" if variants else "")
-            + "."
-        )
-        grades = _grade_into(out, found, course, jobs, progress_bar)
+        course = Course(keys, mnist_dir, limits, variants, contained, variant_only)
+        report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
+        where = _Where(jobs, scheduler, verified, isolation)
+        grades = _grade_into(out, found, course, where, progress_bar)
     pages = write_feedback(
         Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades
     )
+    if report_html is not None:
+        from checks.grading.report import write_report
+
+        report(f"Class report: {write_report(out, Path(report_html))}")
     _trusted_end(report)
     return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)

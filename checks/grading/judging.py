@@ -15,6 +15,8 @@ from checks.grading.contained_run import CellError, describe_status
 from checks.grading.status import RunStatus, Verdict
 from checks.grading.submissions import Submission
 
+VARIANT_ONLY = "judged under the variant only"
+
 
 @dataclass(frozen=True)
 class FlagGrade:
@@ -42,6 +44,7 @@ class Grade:
     seconds: float = 0.0
     detail: str = ""  # for a grader error: what went wrong
     isolation: str = ""  # how the runs were contained: "bubblewrap", "unshare", "none"
+    variant_only: bool = False  # one run, under the variant, judged against the solution there
 
     @property
     def chapter(self) -> int | None:
@@ -56,7 +59,13 @@ class Grade:
 
     @property
     def variant_status_text(self) -> str:
-        """The variant run's status as the gradebook shows it, or ``""`` without a variant."""
+        """The variant run's status as the gradebook shows it, or ``""`` without a variant.
+
+        Under ``--variant-only`` the one run is the variant's: its status is :attr:`status_text`,
+        and this says how the flags were judged.
+        """
+        if self.variant_only:
+            return VARIANT_ONLY
         if self.variant_status is None:
             return ""
         return describe_status(self.variant_status, self.variant_error)

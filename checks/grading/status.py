@@ -18,6 +18,7 @@ class RunStatus(Enum):
     REFUSED_OUTSIDE = "refused: outside the submissions folder"
     REFUSED_SPECIAL = "refused: not a regular file"
     GRADER_ERROR = "grader error"
+    WORKER_UNTRUSTED = "refused: worker files differ"  # a Dask worker not at the grader's commit
 
     @property
     def ran(self) -> bool:
