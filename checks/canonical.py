@@ -62,7 +62,7 @@ def _short_text(value: object) -> str:
 
 
 def describe(value: object) -> str:
-    """A short one-line description of any value, such as ``int 5421``; it never raises.
+    """A short one-line description of any value, such as ``int 1234``; it never raises.
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def _as_real(flag: Flag, value: object) -> numbers.Real:
 
 
 def _integer_text(flag: Flag, value: object) -> str:
-    """Only a value exactly equal to an integer is one: 5421.0 is 5421, a long 5421.9 is not."""
+    """Only a value exactly equal to an integer is one: 1234.0 is 1234, a long 1234.5 is not."""
     number = _as_real(flag, value)
     integral = int(number)
     if integral != number:
@@ -260,7 +260,7 @@ def canonical(flag: Flag, value: object) -> str:
     Returns
     -------
     str
-        The text that is hashed: ``"5421"``, ``"0.910"``, ``"7"``, ``"2x2:1,2,3,4"``.
+        The text that is hashed: ``"1234"``, ``"0.125"``, ``"7"``, ``"2x2:1,2,3,4"``.
 
     Raises
     ------

@@ -138,13 +138,22 @@ def verify_installation() -> str:
         message names it.
     """
     folder = package_folder()
-    try:
-        distribution = metadata.distribution(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return _verify_against_git(folder)
-    if _is_editable(distribution):
+    distribution = _installed_distribution()
+    if distribution is None or _is_editable(distribution):
         return _verify_against_git(folder)
     return _verify_against_record(distribution, folder)
+
+
+def _installed_distribution() -> metadata.Distribution | None:
+    """The course's distribution as an installer wrote it (with a ``RECORD``), if any.
+
+    A ``mnist_course.egg-info`` folder that an editable build leaves in the repository is not
+    one: it lists no hashes, and it comes first on ``sys.path`` when Python runs from there.
+    """
+    for distribution in metadata.distributions(name=DISTRIBUTION):
+        if distribution.read_text("RECORD") is not None:
+            return distribution
+    return None
 
 
 def config_dir() -> Path:
