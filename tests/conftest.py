@@ -119,3 +119,24 @@ def answer_leaks(answers: dict[str, RecordedAnswer], texts: dict[str, str]) -> l
                 f"flag {flag_id} in {name}" for name, text in texts.items() if pattern.search(text)
             ]
     return found
+
+
+# Synthetic answers, not the course's: tests of the checking mechanism use keys made here.
+SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
+
+
+@pytest.fixture(scope="module")
+def synthetic_key_set() -> dict:
+    """Made once per module: each key costs a deliberately slow hash."""
+    from checks.answer_keys import make_key
+
+    return {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
+
+
+@pytest.fixture
+def synthetic_keys(synthetic_key_set: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The checker judges against :data:`SYNTHETIC` instead of the course's keys."""
+    from checks import checker
+
+    monkeypatch.setattr(checker, "load_keys", lambda: synthetic_key_set)
+    return synthetic_key_set

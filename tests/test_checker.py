@@ -9,24 +9,12 @@ import pytest
 
 import checks
 from checks import checker, store
-from checks.answer_keys import make_key
 from checks.catalogue import flags
 from checks.outcome import CORRECT, INVALID, UNANSWERED, WRONG
 from checks.recording import NOTEBOOK_VARIABLE, RECORD_FILE, RECORD_VARIABLE, read_records
 
-# Synthetic answers, not the course's: these tests exercise the mechanism with keys made here.
-SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
-
-
-@pytest.fixture(scope="module")
-def keys() -> dict:
-    """Made once: each key costs a deliberately slow hash."""
-    return {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
-
-
-@pytest.fixture(autouse=True)
-def synthetic_keys(keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checker, "load_keys", lambda: keys)
+# Synthetic answers, not the course's (conftest.synthetic_keys): keys made here, for the mechanism.
+pytestmark = pytest.mark.usefixtures("synthetic_keys")
 
 
 def test_right_answer_in_any_numeric_form(capsys):

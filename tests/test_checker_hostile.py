@@ -15,27 +15,19 @@ import pytest
 
 import checks
 from checks import checker, recording
-from checks.answer_keys import make_key
 from checks.canonical import BadAnswer, candidates, canonical, describe, plain_value
 from checks.catalogue import Flag
 from checks.outcome import INVALID
 from checks.recording import RECORD_FILE, RECORD_VARIABLE
 
-SYNTHETIC = {"1.1": "1234", "1.4": "0.500"}
 INTEGER = Flag("9.1", "an integer", 10, "integer", "hint")
 FLOAT = Flag("9.2", "a float", 10, "float", "hint", decimals=4)
 STRING = Flag("9.3", "a string", 10, "string", "hint")
 ARRAY = Flag("9.4", "an array", 10, "array", "hint", shape=(2, 2))
 
 
-@pytest.fixture(scope="module")
-def keys() -> dict:
-    return {flag_id: make_key(flag_id, text, "tests") for flag_id, text in SYNTHETIC.items()}
-
-
-@pytest.fixture(autouse=True)
-def synthetic_keys(keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checker, "load_keys", lambda: keys)
+# Synthetic answers, not the course's (conftest.synthetic_keys): keys made here, for the mechanism.
+pytestmark = pytest.mark.usefixtures("synthetic_keys")
 
 
 # --- Hostile values ------------------------------------------------------------------------
@@ -243,7 +235,7 @@ def test_an_unexpected_error_anywhere_is_one_line(monkeypatch, capsys):
 
 @pytest.mark.parametrize("flag", [INTEGER, FLOAT, STRING, ARRAY], ids=lambda flag: flag.kind)
 @pytest.mark.parametrize("name", HOSTILE)
-def test_canonical_forms_raise_only_bad_answer(flag, name, keys):
+def test_canonical_forms_raise_only_bad_answer(flag, name, synthetic_keys):
     value = HOSTILE[name]
     if flag is FLOAT and name in FINE_FOR_FLOATS:
         return
@@ -252,7 +244,7 @@ def test_canonical_forms_raise_only_bad_answer(flag, name, keys):
             compute(flag, value)
         assert "\n" not in str(error.value) and len(str(error.value)) < 300
     with pytest.raises(BadAnswer):
-        keys["1.1"].accepts(flag, value)
+        synthetic_keys["1.1"].accepts(flag, value)
 
 
 def test_describing_a_value_never_raises():
@@ -327,7 +319,7 @@ JSON_TEXTS = [
 
 @pytest.mark.parametrize("flag", [INTEGER, FLOAT, STRING, ARRAY], ids=lambda flag: flag.kind)
 @pytest.mark.parametrize("text", JSON_TEXTS, ids=range(len(JSON_TEXTS)))
-def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, keys):
+def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, synthetic_keys):
     """The grader judges recorded JSON values: a bad one is a BadAnswer, never another error."""
     value = json.loads(text)
     try:
@@ -335,7 +327,7 @@ def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, keys):
     except BadAnswer:
         return
     assert all(isinstance(text, str) for text in texts)
-    keys["1.1"].accepts(flag, value)
+    synthetic_keys["1.1"].accepts(flag, value)
 
 
 def test_the_record_reader_skips_overlong_lines_without_holding_them(tmp_path):
