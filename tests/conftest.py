@@ -140,3 +140,35 @@ def synthetic_keys(synthetic_key_set: dict, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(checker, "load_keys", lambda: synthetic_key_set)
     return synthetic_key_set
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium() -> str:
+    """Debian's Chromium (CI installs it: see .ci/run)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("Chromium is needed for the browser checks: apt-get install chromium")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the session (Playwright's sync API
+    allows one driver at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright starts Chromium with a fresh, temporary --user-data-dir of its own.
+        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()

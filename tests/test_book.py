@@ -18,15 +18,6 @@ BUILD = ROOT / "_build"
 CHAPTERS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 BOOK_PAGES = ["intro", "getting_started", "flags", "flag_table", "instructors"]
 SCREENSHOTS = BUILD / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def make_book(book: Path) -> subprocess.CompletedProcess:
@@ -132,25 +123,6 @@ def test_no_answer_in_the_html(built_book, answers):
         str(page.relative_to(built_book)): page_text(page) for page in built_book.rglob("*.html")
     }
     assert not answer_leaks(answers, pages)
-
-
-def chromium() -> str:
-    """Debian's Chromium (CI installs it: see .ci/run)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.fail("Chromium is needed for the browser check: apt-get install chromium")
-    return found
-
-
-@pytest.fixture(scope="session")
-def browser(built_book):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright starts Chromium with a fresh, temporary --user-data-dir of its own.
-        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from conftest import ROOT
-from test_book import CHROMIUM_FLAGS, chromium
 
 from checks.catalogue import flags
 from checks.grading.gradebook import FIXED_COLUMNS, TRAILING_COLUMNS
@@ -105,26 +104,18 @@ def test_the_command_line_writes_the_report(tmp_path):
     assert out.is_file() and f"Class report: {out}" in completed.stdout
 
 
-def test_the_report_renders_in_a_browser(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_the_report_renders_in_a_browser(tmp_path, browser):
     gradebook = tmp_path / "gradebook.csv"
     synthetic_gradebook(gradebook)
     report = write_report(gradebook)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            failed: list[str] = []
-            page.on("requestfailed", lambda request: failed.append(request.url))
-            page.goto(report.as_uri())
-            loaded = page.evaluate(
-                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
-            )
-            page.screenshot(path=str(SCREENSHOTS / "class-report.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(report.as_uri())
+    loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(SCREENSHOTS / "class-report.png"), full_page=True)
+    page.close()
     assert loaded == [True, True, True] and not failed
     if not (SCREENSHOTS / "class-report.png").is_file():
         pytest.fail("no screenshot")
