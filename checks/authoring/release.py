@@ -29,6 +29,7 @@ import nbformat
 import yaml
 
 from checks.authoring.compatibility.declared import course_pins
+from checks.authoring.variant_set import VARIANT_SET, VARIANT_TABLE, variant_table
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
 
@@ -225,6 +226,8 @@ def plan_release(root: Path) -> ReleasePlan:
         student = student_version(solution, solution_path.name)
         to_write[notebooks / solution_path.name] = serialise(student)
     to_write[root / FLAG_TABLE] = flag_table()
+    if (root / VARIANT_SET).is_file():
+        to_write[root / VARIANT_TABLE] = variant_table(root)
     stale = [path for path in sorted(notebooks.glob("*.ipynb")) if path not in to_write]
     return ReleasePlan(to_write, stale)
 
