@@ -79,7 +79,7 @@ def command_verify(arguments: argparse.Namespace) -> int:
 
 def command_release(arguments: argparse.Namespace) -> int:
     """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
-    from checks.authoring.release import MarkerError, plan_release, release
+    from checks.authoring.release import MarkerError, NoSolutions, plan_release, release
 
     root = course_root()
     if arguments.student_edition:
@@ -95,7 +95,7 @@ def command_release(arguments: argparse.Namespace) -> int:
             print("The student notebooks and the flag table are up to date.")
             return 0
         changed = release(root)
-    except MarkerError as error:
+    except (MarkerError, NoSolutions) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in changed:
