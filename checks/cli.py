@@ -79,11 +79,13 @@ def command_verify(arguments: argparse.Namespace) -> int:
 
 def command_release(arguments: argparse.Namespace) -> int:
     """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
-    from checks.authoring.release import MarkerError, plan_release, release
+    from checks.authoring.release import MarkerError, NoSolutions, plan_release, release
 
     root = course_root()
     if arguments.student_edition:
-        return _student_edition(root, Path(arguments.student_edition))
+        return _student_edition(
+            root, Path(arguments.student_edition), arguments.with_instructor_guide
+        )
     try:
         if arguments.check:
             out_of_date = plan_release(root).out_of_date()
@@ -95,7 +97,7 @@ def command_release(arguments: argparse.Namespace) -> int:
             print("The student notebooks and the flag table are up to date.")
             return 0
         changed = release(root)
-    except MarkerError as error:
+    except (MarkerError, NoSolutions) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in changed:
@@ -104,17 +106,25 @@ def command_release(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _student_edition(root: Path, target: Path) -> int:
+def _student_edition(root: Path, target: Path, with_instructor_guide: bool) -> int:
     from checks.authoring.edition import EditionError, write_student_edition
-    from checks.authoring.release import MarkerError
+    from checks.authoring.release import MarkerError, NoSolutions
 
     try:
-        written = write_student_edition(root, target)
-    except (EditionError, MarkerError) as error:
+        edition = write_student_edition(root, target, with_instructor_guide=with_instructor_guide)
+    except (EditionError, MarkerError, NoSolutions) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"Student edition written to {target} ({', '.join(path.name for path in written)}).")
-    print("It has no solutions/. Build its book there with `make book`.")
+    for path in edition.rewritten:
+        print(f"rewrote {path.relative_to(root)} (in this repository, from solutions/)")
+    if not edition.rewritten:
+        print("This repository's notebooks/ were up to date: nothing of it was rewritten.")
+    names = ", ".join(path.name for path in edition.written)
+    print(f"Student edition written to {target} ({names}).")
+    guide = "with" if with_instructor_guide else "without"
+    print(f"It has no solutions/, and its book is {guide} the instructor guide.")
+    for warning in edition.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -372,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--student-edition",
         metavar="DIR",
         help="write the publishable tree (book, notebooks, checks, configs; no solutions/) to DIR",
+    )
+    release.add_argument(
+        "--with-instructor-guide",
+        action="store_true",
+        help="with --student-edition: keep the instructor guide in the edition's book",
     )
     release.set_defaults(run=command_release)
     keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from checks.running.execute import Execution, run_notebook
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+BUILD = ROOT / "_build"
 
 # Set before any kernel starts, so notebooks executed by nbval and papermill inherit them too.
 _SCRATCH = Path(tempfile.mkdtemp(prefix="checks-tests-"))
@@ -172,3 +174,20 @@ def browser():
         launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+def make_book(book: Path) -> subprocess.CompletedProcess:
+    """Build a book with the README's main command, `make book`."""
+    # The kernels must draw with Jupyter's inline backend, so no MPLBACKEND is passed down.
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+    return subprocess.run(
+        ["make", "book", f"BOOK={book}"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """The course's book, built as `make book` builds it (cached executions are reused)."""
+    completed = make_book(ROOT)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return BUILD / "html"

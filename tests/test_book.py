@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, answer_leaks
+from conftest import BUILD, ROOT, answer_leaks, make_book
 
 from checks.authoring.release import BEGIN, END, LINE_MARK
 
-BUILD = ROOT / "_build"
 CHAPTERS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 BOOK_PAGES = ["intro", "getting_started", "flags", "flag_table", "instructors"]
 SCREENSHOTS = BUILD / "screenshots"
-
-
-def make_book(book: Path) -> subprocess.CompletedProcess:
-    """Build a book with the README's main command, `make book`."""
-    # The kernels must draw with Jupyter's inline backend, so no MPLBACKEND is passed down.
-    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    return subprocess.run(
-        ["make", "book", f"BOOK={book}"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
-@pytest.fixture(scope="session")
-def built_book() -> Path:
-    """The course's book, built as `make book` builds it (cached executions are reused)."""
-    completed = make_book(ROOT)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    return BUILD / "html"
 
 
 def test_a_notebook_that_raises_fails_the_build(tmp_path):

@@ -18,7 +18,8 @@ import pytest
 from conftest import ROOT, SOLUTIONS
 
 from checks.authoring.compatibility.runs import kernel_environment
-from checks.authoring.release import pinned_scikit_learn, with_repository
+from checks.authoring.install_cell import with_repository
+from checks.authoring.release import pinned_scikit_learn
 from checks.checker import STRICT_VARIABLE
 from checks.running.execute import run_notebook
 
@@ -49,7 +50,9 @@ print(json.dumps({
 
 def colab_install_cell() -> str:
     """The first solution's install cell, installing from this checkout instead of GitHub."""
-    notebook = with_repository(nbformat.read(SOLUTIONS[0], as_version=4), f"file://{ROOT}")
+    notebook = with_repository(
+        nbformat.read(SOLUTIONS[0], as_version=4), f"file://{ROOT}", pinned_scikit_learn(ROOT)
+    )
     cell = next(cell for cell in notebook.cells if cell.cell_type == "code")
     assert "google.colab" in cell.source
     return cell.source

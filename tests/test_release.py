@@ -12,9 +12,12 @@ import yaml
 from conftest import ROOT, answer_leaks
 
 from checks import versions
+from checks.authoring.install_cell import install_cell_source
+from checks.authoring.jupyter_metadata import notebook_metadata
 from checks.authoring.release import (
     FLAG_TABLE,
     MarkerError,
+    NoSolutions,
     pinned_scikit_learn,
     plan_release,
     release,
@@ -217,3 +220,75 @@ def test_the_student_edition_never_overwrites(tmp_path):
     )
     assert completed.returncode == 2 and "not an empty folder" in completed.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_release_refuses_where_there_are_no_solutions_and_deletes_nothing(course_copy):
+    # As in a student edition: its own `checks` (which `python -m` imports from the cwd).
+    shutil.rmtree(course_copy / "solutions")
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "checks", course_copy / "checks", ignore=ignore)
+    before = {path: path.read_bytes() for path in (course_copy / "notebooks").glob("*.ipynb")}
+    assert before
+    for arguments in ([], ["--check"]):
+        completed = subprocess.run(
+            [sys.executable, "-m", "checks", "release", *arguments],
+            cwd=course_copy,
+            capture_output=True,
+            text=True,
+        )
+        assert completed.returncode == 2, completed.stdout + completed.stderr
+        assert "no solutions/" in completed.stderr and "wrote" not in completed.stdout
+        assert len(completed.stderr.strip().splitlines()) == 1, "one line, no traceback"
+    after = {path: path.read_bytes() for path in (course_copy / "notebooks").glob("*.ipynb")}
+    assert after == before
+    with pytest.raises(NoSolutions):
+        release(course_copy)
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_committed_notebooks_hold_the_metadata_jupyterlab_writes_back(folder):
+    expected = notebook_metadata()
+    for path in sorted((ROOT / folder).glob("*.ipynb")):
+        metadata = nbformat.read(path, as_version=4).metadata
+        assert metadata["kernelspec"] == expected["kernelspec"], path.name
+        recorded = dict(metadata["language_info"])
+        assert recorded.pop("version"), path.name
+        assert recorded == {k: v for k, v in expected["language_info"].items() if k != "version"}
+
+
+def test_a_notebook_differing_only_by_its_python_version_is_up_to_date(course_copy):
+    path = course_copy / "notebooks" / SOLUTIONS[0].name
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["language_info"]["version"] = "3.99.1"
+    nbformat.write(notebook, path)
+    assert path not in plan_release(course_copy).out_of_date()
+    notebook.metadata["language_info"].pop("mimetype")
+    nbformat.write(notebook, path)
+    assert path in plan_release(course_copy).out_of_date()
+
+
+def test_every_install_cell_is_the_generated_one():
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    expected = install_cell_source(url, pinned_scikit_learn(ROOT))
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            cells = nbformat.read(path, as_version=4).cells
+            first_code = next(cell for cell in cells if cell.cell_type == "code")
+            assert first_code.source == expected, path
+
+
+def test_the_install_cell_says_in_one_line_how_to_install_the_course(tmp_path):
+    url = "https://example.org/fork/mnist-course"
+    source = install_cell_source(url, "1.9.1")
+    # -I -S: no PYTHONPATH, no site-packages: `checks` cannot be imported.
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", source], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert completed.returncode == 1
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last == (
+        "ModuleNotFoundError: The course is not installed: run  "
+        f'%pip install "mnist-course @ git+{url}"'
+    )
+    installed = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True)
+    assert installed.returncode == 0 and installed.stdout == "", installed.stderr

@@ -7,14 +7,19 @@ Solution code is marked in the solution notebooks in one of two ways:
 * a block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, which becomes one
   ``# your code here`` line at the block's indentation.
 
-The student version also loses every output and execution count, and gets the plain ``python3``
-kernelspec. Names assigned by solution code must not be needed by later cells, so a student
-notebook with every exercise left blank still runs from top to bottom.
+The student version also loses every output and execution count. Names assigned by solution code
+must not be needed by later cells, so a student notebook with every exercise left blank still runs
+from top to bottom.
 
-``release`` also writes what else derives from the sources: in every notebook's Colab install
-cell, the repository URL (from ``repository.url`` in ``_config.yml``, its one home) and the
+``release`` also writes what else derives from the sources, in the solutions too: every notebook's
+metadata, as JupyterLab writes it back (:mod:`checks.authoring.jupyter_metadata`), so committed
+notebooks open unmodified; every notebook's install cell (:mod:`checks.authoring.install_cell`),
+with the repository URL (from ``repository.url`` in ``_config.yml``, its one home) and the
 scikit-learn version (the ``course`` extra's pin in ``pyproject.toml``, its one home); and the
 book's flag table (``book/flag_table.md``, from ``checks/flags.toml``).
+
+It runs only where ``solutions/`` is: in a student edition the student notebooks are the source,
+and ``release`` refuses (:class:`NoSolutions`) rather than delete them.
 """
 
 from __future__ import annotations
@@ -29,21 +34,24 @@ import nbformat
 import yaml
 
 from checks.authoring.compatibility.declared import course_pins
+from checks.authoring.install_cell import with_repository
+from checks.authoring.jupyter_metadata import notebook_metadata, same_but_python_version
 from checks.authoring.variant_set import VARIANT_SET, VARIANT_TABLE, variant_table
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
 
 BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PROMPT = "# your code here"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-_REPOSITORY_LINE = re.compile(r'^(?P<indent>\s*)repository = "[^"]*"$', re.MULTILINE)
-_SCIKIT_LEARN_LINE = re.compile(r'^(?P<indent>\s*)scikit_learn = "[^"]*"', re.MULTILINE)
 FLAG_TABLE = Path("book") / "flag_table.md"
 _ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<target>[A-Za-z_][\w.\[\]\"', ]*?)\s*=(?!=)")
 
 
 class MarkerError(ValueError):
     """Solution markers are unbalanced or misplaced."""
+
+
+class NoSolutions(ValueError):
+    """There is no ``solutions/`` folder: the student notebooks are the source (an edition)."""
 
 
 def strip_solution_source(source: str, where: str = "") -> str:
@@ -100,26 +108,6 @@ def pinned_scikit_learn(root: Path) -> str:
     return course_pins(project)["scikit-learn"]
 
 
-def with_repository(
-    notebook: nbformat.NotebookNode, url: str, scikit_learn: str | None = None
-) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` whose Colab install cell installs from ``url``.
-
-    With ``scikit_learn``, the cell also installs that scikit-learn version.
-    """
-    notebook = copy.deepcopy(notebook)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "google.colab" in cell.source:
-            cell.source = _REPOSITORY_LINE.sub(
-                lambda m: f'{m["indent"]}repository = "{url}"', cell.source
-            )
-            if scikit_learn is not None:
-                cell.source = _SCIKIT_LEARN_LINE.sub(
-                    lambda m: f'{m["indent"]}scikit_learn = "{scikit_learn}"', cell.source
-                )
-    return notebook
-
-
 _FLAG_HEADING = re.compile(r"^### Flag (?P<id>\S+) \N{EN DASH} .*$", re.MULTILINE)
 
 
@@ -163,10 +151,7 @@ def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbforma
         cell.source = strip_solution_source(cell.source, f"{where} cell {index}")
         cell.outputs = []
         cell.execution_count = None
-    notebook.metadata = {
-        "kernelspec": dict(KERNELSPEC),
-        "language_info": {"name": "python"},
-    }
+    notebook.metadata = notebook_metadata()
     return notebook
 
 
@@ -207,21 +192,40 @@ class ReleasePlan:
 
     def out_of_date(self) -> list[Path]:
         """Generated files that differ from what the sources give, or whose source is gone."""
-        changed = [
-            path
-            for path, text in self.to_write.items()
-            if not path.is_file() or path.read_text(encoding="utf-8") != text
-        ]
+        changed = [path for path, text in self.to_write.items() if not _holds(path, text)]
         return changed + self.stale
 
 
+def _holds(path: Path, text: str) -> bool:
+    """Whether ``path`` holds ``text`` (for a notebook, up to the Python version it records)."""
+    if not path.is_file():
+        return False
+    stored = path.read_text(encoding="utf-8")
+    if path.suffix == ".ipynb":
+        return same_but_python_version(stored, text)
+    return stored == text
+
+
 def plan_release(root: Path) -> ReleasePlan:
-    """Compute every generated file of the course rooted at ``root``."""
+    """Compute every generated file of the course rooted at ``root``.
+
+    Raises
+    ------
+    NoSolutions
+        If ``root`` has no solution notebook (a student edition: its notebooks are the source).
+    """
     solutions, notebooks = root / "solutions", root / "notebooks"
+    if not sorted(solutions.glob("*.ipynb")):
+        raise NoSolutions(
+            f"{root} has no solutions/: its student notebooks are the source, not generated, so "
+            "`release` changes nothing here (run it in the instructor repository, which has "
+            "solutions/)"
+        )
     url, scikit_learn = repository_url(root), pinned_scikit_learn(root)
     to_write = {}
     for solution_path in sorted(solutions.glob("*.ipynb")):
         solution = with_repository(nbformat.read(solution_path, as_version=4), url, scikit_learn)
+        solution.metadata = {**solution.metadata, **notebook_metadata()}
         to_write[solution_path] = serialise(solution)
         student = student_version(solution, solution_path.name)
         to_write[notebooks / solution_path.name] = serialise(student)
