@@ -24,8 +24,6 @@ import nbformat
 import pytest
 from conftest import BUILD, ROOT
 
-from checks.mnist import parse_idx, read_idx_folder
-
 pytestmark = pytest.mark.slow
 
 CHAPTER = "01_mnist_binary.ipynb"
@@ -111,17 +109,6 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         log.close()
 
 
-def target_count(mnist_dir: Path, notebook: nbformat.NotebookNode) -> int:
-    """Flag 1.1's answer, computed here from the data: the target digit's count in y_train."""
-    parameters = next(
-        cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
-    )
-    values: dict = {}
-    exec(parameters.source, values)
-    labels = parse_idx(read_idx_folder(mnist_dir)["train_labels"])
-    return int((labels == int(values["target_digit"])).sum())
-
-
 def wait_until_idle(page, timeout_s: float) -> None:
     page.wait_for_selector(
         ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_s * 1000
@@ -171,10 +158,11 @@ def test_chapter_1_in_jupyterlab_opens_clean_runs_and_captures_a_flag(lab, brows
     assert "not answered yet" in flag_cell.inner_text().lower()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    # Fill flag 1.1 with the value computed here, run the cell, see it captured.
+    # Answer flag 1.1 as a student does, with code (so no answer shows in the screenshot), run
+    # the cell, see it captured.
     source = next(cell.source for cell in committed.cells if 'checks.check("1.1"' in cell.source)
     answered = source.replace(
-        "answer_1_1 = ...  # your code here", f"answer_1_1 = {target_count(mnist_dir, committed)}"
+        "answer_1_1 = ...  # your code here", "answer_1_1 = y_train_target.sum()"
     )
     assert answered != source
     flag_cell.locator(".cm-content").click()
