@@ -7,6 +7,9 @@ Solution code is marked in the solution notebooks in one of two ways:
 * a block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, which becomes one
   ``# your code here`` line at the block's indentation.
 
+A code cell tagged ``mistakes`` (the declared wrong ways to compute a flag, see
+:func:`checks.mistake`) is left out of the student version altogether, and so out of the book.
+
 The student version also loses every output and execution count, and gets the plain ``python3``
 kernelspec. Names assigned by solution code must not be needed by later cells, so a student
 notebook with every exercise left blank still runs from top to bottom.
@@ -31,6 +34,7 @@ import yaml
 from checks.authoring.compatibility.declared import course_pins
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
+from checks.mistakes import MISTAKES_TAG
 
 BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PROMPT = "# your code here"
@@ -119,10 +123,19 @@ def with_repository(
     return notebook
 
 
+def is_mistakes_cell(cell: nbformat.NotebookNode) -> bool:
+    """Whether a cell declares mistakes (tagged ``mistakes``): for the keys, not for students."""
+    return MISTAKES_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
-    """The student notebook for one solution notebook."""
+    """The student notebook for one solution notebook: no solution code, no declared mistakes."""
     notebook = copy.deepcopy(solution)
+    kept = []
     for index, cell in enumerate(notebook.cells):
+        if is_mistakes_cell(cell):
+            continue
+        kept.append(cell)
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
         if cell.cell_type != "code":
@@ -130,6 +143,7 @@ def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbforma
         cell.source = strip_solution_source(cell.source, f"{where} cell {index}")
         cell.outputs = []
         cell.execution_count = None
+    notebook.cells = kept
     notebook.metadata = {
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},
