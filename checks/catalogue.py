@@ -27,6 +27,11 @@ class Flag:
         """The chapter number, the part of the id before the dot."""
         return int(self.id.split(".")[0])
 
+    @property
+    def heading(self) -> str:
+        """How the flag is named wherever it is shown: ``Flag 2.1 – Title (15 pts)``."""
+        return f"Flag {self.id} \N{EN DASH} {self.title} ({self.points} pts)"
+
     def describe_expected(self) -> str:
         """Say in words what kind of value the flag expects."""
         if self.kind == "integer":

@@ -160,10 +160,14 @@ def command_compat(arguments: argparse.Namespace) -> int:
             results = read_results(results_file)
         else:
             results = run_environments(
-                root, arguments.environments, results_file, rebuild=arguments.rebuild
+                root,
+                arguments.environments,
+                results_file,
+                rebuild=arguments.rebuild,
+                chapters=arguments.chapters,
             )
         matrix = write_matrix(root, results)
-    except (DeclarationError, MatrixError) as error:
+    except (DeclarationError, MatrixError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (EnvironmentFailed, EnvironmentMismatch) as error:
@@ -337,6 +341,14 @@ def _add_compat_parser(commands: argparse._SubParsersAction) -> None:
         help="the results file (plain answers; default: ~/.cache/mnist-course/compat/results.json)",
     )
     compat.add_argument("--rebuild", action="store_true", help="recreate the virtual environments")
+    compat.add_argument(
+        "--chapters",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="run only these chapters' solutions; each environment keeps its earlier answers "
+        "to the other chapters",
+    )
     compat.set_defaults(run=command_compat)
 
 

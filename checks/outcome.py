@@ -102,7 +102,7 @@ class Outcome:
     def _title(self) -> str:
         if self.flag is None:
             return f"Flag {self.flag_id}"
-        return f"Flag {self.flag.id} \N{EN DASH} {self.flag.title} ({self.flag.points} pts)"
+        return self.flag.heading
 
     def _score(self) -> str:
         if self.totals is None:

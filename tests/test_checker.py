@@ -10,7 +10,7 @@ import pytest
 import checks
 from checks import checker, store
 from checks.catalogue import flags
-from checks.outcome import CORRECT, INVALID, UNANSWERED, WRONG
+from checks.outcome import INVALID, UNANSWERED, WRONG
 from checks.recording import NOTEBOOK_VARIABLE, RECORD_FILE, RECORD_VARIABLE, read_records
 
 # Synthetic answers, not the course's (conftest.synthetic_keys): keys made here, for the mechanism.

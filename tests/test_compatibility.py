@@ -191,3 +191,22 @@ def test_write_matrix_writes_the_three_outputs_and_a_rerun_changes_nothing(tmp_p
     reported.clear()
     write_matrix(tmp_path, found, reported.append)
     assert not [line for line in reported if line.startswith("wrote ")]
+
+
+def test_a_run_of_some_chapters_keeps_the_earlier_answers_to_the_others():
+    environment = OLD
+    earlier = EnvironmentResult(
+        environment, {"1.1": "11", "3.3": "0.9000"}, {}, 30.0, "2026-01-01", {"1": 10.0, "3": 20.0}
+    )
+    rerun = EnvironmentResult(environment, {"3.3": "0.8000"}, {}, 5.0, "2026-02-02", {"3": 5.0})
+    merged = rerun.merged_into(earlier, [3])
+    assert merged.answers == {"1.1": "11", "3.3": "0.8000"}
+    assert merged.chapter_seconds == {"1": 10.0, "3": 5.0} and merged.seconds == 15.0
+    assert merged.date == "2026-02-02"
+
+
+def test_a_run_of_some_chapters_refuses_an_earlier_result_without_chapter_times():
+    earlier = EnvironmentResult(OLD, {"1.1": "11"}, {}, 30.0, "2026-01-01")
+    rerun = EnvironmentResult(OLD, {"3.3": "0.8"}, {}, 5.0, "", {"3": 5.0})
+    with pytest.raises(ValueError, match="every chapter once"):
+        rerun.merged_into(earlier, [3])

@@ -128,6 +128,36 @@ def is_mistakes_cell(cell: nbformat.NotebookNode) -> bool:
     return MISTAKES_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+_FLAG_HEADING = re.compile(r"^### Flag (?P<id>\S+) \N{EN DASH} .*$", re.MULTILINE)
+
+
+def flag_headings(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The flag headings of a notebook's text cells, by flag id (``"2.1"`` -> its heading line)."""
+    found = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for match in _FLAG_HEADING.finditer(cell.source):
+                found[match["id"]] = match[0]
+    return found
+
+
+def with_catalogue_headings(source: str, where: str = "") -> str:
+    """``source`` with each ``### Flag N.M – ...`` line rewritten from ``checks/flags.toml``.
+
+    The catalogue is the one home of a flag's title and points; raises ``ValueError`` for a
+    heading whose flag it does not know.
+    """
+    catalogue = load_catalogue().flags
+
+    def heading(match: re.Match) -> str:
+        if match["id"] not in catalogue:
+            message = f"{where}: a heading names flag {match['id']}, not in checks/flags.toml"
+            raise ValueError(message)
+        return f"### {catalogue[match['id']].heading}"
+
+    return _FLAG_HEADING.sub(heading, source)
+
+
 def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
     """The student notebook for one solution notebook: no solution code, no declared mistakes."""
     notebook = copy.deepcopy(solution)
@@ -138,6 +168,8 @@ def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbforma
         kept.append(cell)
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        if cell.cell_type == "markdown":
+            cell.source = with_catalogue_headings(cell.source, f"{where} cell {index}")
         if cell.cell_type != "code":
             continue
         cell.source = strip_solution_source(cell.source, f"{where} cell {index}")

@@ -32,12 +32,15 @@ def run_environments(
     results_file: Path,
     *,
     rebuild: bool = False,
+    chapters: list[int] | None = None,
     report: Callable[[str], None] = print,
 ) -> dict[str, EnvironmentResult]:
     """Execute the solutions in each named environment (all when None), one after another.
 
     Each environment's result is added to ``results_file`` as soon as it is known, so an
-    interrupted run keeps what it finished. Returns every result the file now holds.
+    interrupted run keeps what it finished. With ``chapters``, only those chapters' notebooks
+    run and the environment's earlier answers to the other chapters are kept. Returns every
+    result the file now holds.
     """
     declaration = load_declaration(root)
     expected: dict[int, list[str]] = {}
@@ -56,8 +59,16 @@ def run_environments(
         report(f"  ready in {time.perf_counter() - started:.0f} s")
         with tempfile.TemporaryDirectory(prefix="checks-compat-") as scratch:
             result = execute_in(
-                environment, python, root / "solutions", Path(scratch), expected, report=report
+                environment,
+                python,
+                root / "solutions",
+                Path(scratch),
+                expected,
+                chapters=chapters,
+                report=report,
             )
+        if chapters is not None:
+            result = result.merged_into(results.get(environment.name), chapters)
         results[environment.name] = result
         write_results(results_file, results)
         report(f"  {len(result.answers)} answers in {result.seconds / 60:.1f} min")

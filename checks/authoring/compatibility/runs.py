@@ -36,6 +36,43 @@ class EnvironmentResult:
     failures: dict[str, str] = field(default_factory=dict)  # notebook -> last lines of its error
     seconds: float = 0.0
     date: str = ""
+    chapter_seconds: dict[str, float] = field(default_factory=dict)  # chapter -> its run's seconds
+
+    def merged_into(
+        self, earlier: EnvironmentResult | None, chapters: list[int]
+    ) -> EnvironmentResult:
+        """Merge this run of ``chapters`` with ``earlier``'s answers to every other chapter.
+
+        The seconds are the sum over the chapters of their last runs; an earlier result that
+        does not time its chapters one by one cannot be merged (run every chapter again).
+        """
+        if earlier is None or earlier.environment != self.environment:
+            return self
+        if not earlier.chapter_seconds:
+            raise ValueError(
+                f"{self.environment.name}: the earlier run does not time its chapters one by one; "
+                "run every chapter once without --chapters"
+            )
+        kept = [str(c) for c in map(int, earlier.chapter_seconds) if c not in chapters]
+        answers = {
+            flag_id: answer
+            for flag_id, answer in earlier.answers.items()
+            if int(flag_id.split(".")[0]) not in chapters
+        }
+        failures = {
+            name: error
+            for name, error in earlier.failures.items()
+            if int(name.split("_")[0]) not in chapters
+        }
+        chapter_seconds = {**{c: earlier.chapter_seconds[c] for c in kept}, **self.chapter_seconds}
+        return EnvironmentResult(
+            self.environment,
+            {**answers, **self.answers},
+            {**failures, **self.failures},
+            round(sum(chapter_seconds.values()), 1),
+            self.date,
+            dict(sorted(chapter_seconds.items(), key=lambda item: int(item[0]))),
+        )
 
     def to_json(self) -> dict:
         """Plain JSON data (for the local results file only: it holds answers)."""
@@ -50,6 +87,7 @@ class EnvironmentResult:
             dict(data.get("failures", {})),
             float(data.get("seconds", 0.0)),
             str(data.get("date", "")),
+            {str(k): float(v) for k, v in data.get("chapter_seconds", {}).items()},
         )
 
 
@@ -85,10 +123,12 @@ def execute_in(
     workdir: Path,
     expected_flags: dict[int, list[str]],
     *,
+    chapters: list[int] | None = None,
     report: Callable[[str], None] = print,
 ) -> EnvironmentResult:
-    """Execute every solution notebook with ``python``; one answer per flag answered.
+    """Execute the solution notebooks (of ``chapters``, all when None) with ``python``.
 
+    One answer per flag answered.
     A notebook that fails (an import error, a removed API) leaves the flags it did not answer
     out of the answers, and its error in ``failures``. ``expected_flags`` maps each chapter to
     its flag ids.
@@ -96,7 +136,10 @@ def execute_in(
     started = time.perf_counter()
     answers: dict[str, str] = {}
     failures: dict[str, str] = {}
+    chapter_seconds: dict[str, float] = {}
     for chapter, notebook in chapter_notebooks(solutions_dir).items():
+        if chapters is not None and chapter not in chapters:
+            continue
         folder = workdir / notebook.stem
         folder.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
@@ -117,11 +160,13 @@ def execute_in(
             failures[notebook.name] = f"{failures.get(notebook.name, '')}\n{error}".strip()
         missing = [flag_id for flag_id in expected_flags.get(chapter, []) if flag_id not in answers]
         state = "ok" if execution.ok and not missing else f"FAILED (no answer to {missing})"
-        report(f"  {notebook.name}: {state}, {time.perf_counter() - began:.0f} s")
+        chapter_seconds[str(chapter)] = round(time.perf_counter() - began, 1)
+        report(f"  {notebook.name}: {state}, {chapter_seconds[str(chapter)]:.0f} s")
     return EnvironmentResult(
         environment,
         answers,
         failures,
         round(time.perf_counter() - started, 1),
         datetime.now(UTC).strftime("%Y-%m-%d"),
+        chapter_seconds,
     )
