@@ -128,3 +128,24 @@ def test_unsaveable_progress_only_warns(monkeypatch):
     monkeypatch.setattr(store, "record_attempt", broken)
     with pytest.warns(UserWarning, match=r"could not be saved"):
         assert checks.check("1.1", 1234)
+
+
+def test_a_first_right_answer_earns_its_points_a_rerun_says_already_captured(capsys):
+    checks.check("1.1", 1234)
+    assert "+10 pts." in capsys.readouterr().out
+    again = checks.check("1.1", 1234)
+    out = capsys.readouterr().out
+    assert again and "Already captured earlier: no new points" in out and "+10 pts" not in out
+
+
+def test_a_wrong_answer_after_a_capture_says_the_capture_still_counts(capsys):
+    from checks.outcome import STILL_CAPTURED
+
+    assert not checks.check("1.1", 1235)
+    assert STILL_CAPTURED not in capsys.readouterr().out  # nothing captured yet
+    checks.check("1.1", 1234)
+    capsys.readouterr()
+    outcome = checks.check("1.1", 1235)
+    out = capsys.readouterr().out
+    assert not outcome and "Not quite" in out and STILL_CAPTURED in out
+    assert STILL_CAPTURED in outcome._repr_html_() and "Chapter 1: 10/" in out
