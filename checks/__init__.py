@@ -9,8 +9,9 @@ In a notebook::
 """
 
 from checks.checker import FlagNotCaptured, check
+from checks.mistakes import mistake
 from checks.mnist import MnistError, fetch_mnist
 from checks.scoreboard import progress
 
-__all__ = ["FlagNotCaptured", "MnistError", "check", "fetch_mnist", "progress"]
+__all__ = ["FlagNotCaptured", "MnistError", "check", "fetch_mnist", "mistake", "progress"]
 __version__ = "0.1.0"

@@ -7,6 +7,10 @@ impossible: a flag with few plausible answers (a count from 0 to 100, a score wi
 can still be recovered from the key file by trying them all. Self-check keys are a convenience
 for students; what counts for marks is the grader, which re-runs notebooks under variants.
 
+The key file also holds each flag's **declared mistakes** (:class:`Mistake`): the value of a
+common wrong way to compute the flag, hashed the same way, with the hint that names the mistake.
+A wrong answer that matches one is told what went wrong instead of the flag's generic hint.
+
 This module is the one home of the hashing, of matching a value against a key, and of the key
 file's format (``answer_keys.json`` in the package, and the grader's cached keys of solutions run
 under variants).
@@ -23,7 +27,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from checks.canonical import BadAnswer, candidates, describe_error
+from checks.canonical import BadAnswer, candidates, canonical, describe_error
 from checks.catalogue import Flag
 
 ALGORITHM = "scrypt"
@@ -101,6 +105,54 @@ class AnswerKey:
             ) from None
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """A declared wrong way to compute a flag: a key of its value, and the hint that names it."""
+
+    hint: str
+    key: AnswerKey
+
+    def recognises(self, flag: Flag, value: object) -> bool:
+        """Whether ``value`` is this mistake's value (its own canonical text only; never raises).
+
+        Parameters
+        ----------
+        flag : Flag
+            The flag the mistake belongs to.
+        value : object
+            Anything.
+
+        Returns
+        -------
+        bool
+            Whether the value's canonical text matches the mistake's key.
+        """
+        try:
+            return self.key.matches(flag.id, canonical(flag, value))
+        except Exception:  # a value that cannot be an answer is no declared mistake
+            return False
+
+
+def recognised_mistake(flag: Flag, value: object, mistakes: list[Mistake]) -> Mistake | None:
+    """The first of ``mistakes`` whose value ``value`` is, or None (it never raises).
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag answered.
+    value : object
+        A wrong answer.
+    mistakes : list of Mistake
+        The flag's declared mistakes.
+
+    Returns
+    -------
+    Mistake or None
+        The mistake the value matches.
+    """
+    return next((mistake for mistake in mistakes if mistake.recognises(flag, value)), None)
+
+
 def _memory(n: int, r: int, p: int) -> int:
     """The bytes scrypt needs for these parameters (OpenSSL's own count), plus 1 MiB to spare."""
     return 128 * r * (n + p + 2) + 2**20
@@ -174,6 +226,61 @@ def keys_to_json(keys: dict[str, AnswerKey]) -> dict[str, dict]:
         Each key as a dict of its fields (salt, scrypt parameters, digest, source).
     """
     return {flag_id: asdict(key) for flag_id, key in keys.items()}
+
+
+def mistakes_to_json(mistakes: dict[str, list[Mistake]]) -> dict[str, list[dict]]:
+    """Declared mistakes as plain JSON data, by flag id (the ``mistakes`` member of a key file).
+
+    Parameters
+    ----------
+    mistakes : dict of str to list of Mistake
+        The mistakes by flag id.
+
+    Returns
+    -------
+    dict
+        Each flag's mistakes as a list of dicts: the hint, then the key's fields.
+    """
+    return {
+        flag_id: [{"hint": mistake.hint, **asdict(mistake.key)} for mistake in declared]
+        for flag_id, declared in mistakes.items()
+        if declared
+    }
+
+
+def mistakes_from_json(data: object) -> dict[str, list[Mistake]]:
+    """The inverse of :func:`mistakes_to_json`.
+
+    Parameters
+    ----------
+    data : object
+        The ``mistakes`` member of a key file.
+
+    Returns
+    -------
+    dict of str to list of Mistake
+        The mistakes by flag id.
+
+    Raises
+    ------
+    KeyFileError
+        If it is not a mapping of flag ids to lists of hinted keys of this format.
+    """
+    if not isinstance(data, dict):
+        raise KeyFileError(f"mistakes must be a JSON object, not {type(data).__name__}")
+    mistakes: dict[str, list[Mistake]] = {}
+    for flag_id, entries in data.items():
+        if not isinstance(entries, list):
+            raise KeyFileError(f"flag {flag_id}: its mistakes must be a list")
+        declared = []
+        for entry in entries:
+            hint = entry.get("hint") if isinstance(entry, dict) else None
+            if not isinstance(hint, str) or not hint.strip():
+                raise KeyFileError(f"flag {flag_id}: a mistake without a hint")
+            fields_only = {name: value for name, value in entry.items() if name != "hint"}
+            declared.append(Mistake(hint, _checked_key(flag_id, fields_only)))
+        mistakes[str(flag_id)] = declared
+    return mistakes
 
 
 def _checked_key(flag_id: object, entry: object) -> AnswerKey:
@@ -253,6 +360,29 @@ def load_keys(path: Path | None = None) -> dict[str, AnswerKey]:
     return keys_from_json(data.get("flags")) if data else {}
 
 
+@cache
+def load_mistakes(path: Path | None = None) -> dict[str, list[Mistake]]:
+    """Read the declared mistakes of the answer-key file (empty if it has none).
+
+    Parameters
+    ----------
+    path : Path, optional
+        The key file; by default the one shipped inside the package.
+
+    Returns
+    -------
+    dict of str to list of Mistake
+        Each flag's declared mistakes, in the order the solutions declare them.
+
+    Raises
+    ------
+    KeyFileError
+        If the file is not an answer-key file of this format.
+    """
+    data = _read_key_file(path or keys_path(), "python -m checks keys")
+    return mistakes_from_json(data.get("mistakes", {})) if data else {}
+
+
 def _read_key_file(path: Path, remake: str) -> dict:
     """A key file's JSON object, checked to be of this format; ``{}`` if there is no file.
 
@@ -273,30 +403,35 @@ def _read_key_file(path: Path, remake: str) -> dict:
     return data
 
 
-def _key_file_text(comment: str, member: str, content: dict) -> str:
+def _key_file_text(comment: str, member: str, content: dict, **more: dict) -> str:
     """The JSON text of a key file (a comment, the algorithm, the keys), stable for diffs."""
-    document = {"comment": comment, "algorithm": ALGORITHM, member: content}
-    return json.dumps(document, indent=2) + "\n"
+    document = {"comment": comment, "algorithm": ALGORITHM, member: content, **more}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def dump_keys(keys: dict[str, AnswerKey]) -> str:
+def dump_keys(keys: dict[str, AnswerKey], mistakes: dict[str, list[Mistake]] | None = None) -> str:
     """The JSON text of an answer-key file, stable for clean diffs.
 
     Parameters
     ----------
     keys : dict of str to AnswerKey
         The keys by flag id.
+    mistakes : dict of str to list of Mistake, optional
+        The declared mistakes by flag id, written after the keys.
 
     Returns
     -------
     str
         The file's text.
     """
+    more = {"mistakes": mistakes_to_json(mistakes)} if mistakes else {}
     return _key_file_text(
         "Generated by `python -m checks keys` from the executed solution notebooks. "
-        "Do not edit by hand. Each digest is scrypt(flag id, canonical answer; salt, n, r, p).",
+        "Do not edit by hand. Each digest is scrypt(flag id, canonical answer; salt, n, r, p); "
+        "a mistake's digest hashes the value of a declared wrong way to compute the flag.",
         "flags",
         keys_to_json(keys),
+        **more,
     )
 
 

@@ -53,16 +53,48 @@ def _digits(integer: int) -> int:
 
 
 def _short_text(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape}"
-    if isinstance(value, int) and int.bit_length(value) > 128:
-        return f"of about {_digits(value):,} digits"
     text = " ".join(_SHORT.repr(value).split())
     return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
 
 
+#: How the everyday types are named in a message ("got the string '5'"); any other type, or a
+#: subclass, is named by its class ("got a Fraction Fraction(1, 2)").
+_NOUNS = {
+    str: "the string",
+    int: "the integer",
+    float: "the number",
+    bool: "the boolean",
+    list: "a list",
+    tuple: "a tuple",
+    dict: "a dict",
+    set: "a set",
+}
+
+
+def _with_article(name: str) -> str:
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _describe(value: object) -> str:
+    kind = type(value)
+    if value is None or value is Ellipsis:
+        return repr(value)
+    if kind is np.ndarray:
+        return f"a NumPy array of shape {value.shape}"  # type: ignore[union-attr]
+    if isinstance(value, np.ndarray):
+        return f"{_with_article(kind.__name__)} (a NumPy array) of shape {value.shape}"
+    if kind is int and int.bit_length(value) > 128:  # type: ignore[arg-type]
+        return f"an integer of about {_digits(value):,} digits"  # type: ignore[arg-type]
+    if isinstance(value, np.generic):
+        return f"a NumPy {kind.__name__} {_short_text(value.item())}"
+    noun = _NOUNS.get(kind)
+    if noun:
+        return f"{noun} {_short_text(value)}"
+    return f"{_with_article(kind.__name__)} {_short_text(value)}"
+
+
 def describe(value: object) -> str:
-    """A short one-line description of any value, such as ``int 1234``; it never raises.
+    """A short one-line description of any value, in words: ``the integer 1234``; never raises.
 
     Parameters
     ----------
@@ -72,10 +104,11 @@ def describe(value: object) -> str:
     Returns
     -------
     str
-        The type's name and a shortened ``repr``.
+        What the value is and a shortened ``repr``: ``the string '5'``, ``a NumPy array of
+        shape (3,)``, ``a Fraction Fraction(1, 2)``.
     """
     try:
-        return f"{type(value).__name__} {_short_text(value)}"
+        return _describe(value)
     except Exception:
         return "a value that cannot be shown"
 

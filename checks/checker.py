@@ -6,7 +6,15 @@ import os
 import warnings
 
 from checks import recording, store, versions
-from checks.answer_keys import AnswerKey, KeyFileError, load_keys, load_version_keys
+from checks.answer_keys import (
+    AnswerKey,
+    KeyFileError,
+    Mistake,
+    load_keys,
+    load_mistakes,
+    load_version_keys,
+    recognised_mistake,
+)
 from checks.canonical import BadAnswer, candidates, describe_error
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
@@ -23,6 +31,11 @@ def strict_mode() -> bool:
     return os.environ.get(STRICT_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _series_key(flag: Flag) -> AnswerKey | None:
+    """The key of ``flag``'s answer under the installed scikit-learn series, if it has its own."""
+    return load_version_keys().get(versions.installed_series() or "", {}).get(flag.id)
+
+
 def key_for(flag: Flag) -> AnswerKey | None:
     """The key ``flag`` is judged against here: the installed scikit-learn series' own, if any.
 
@@ -30,12 +43,28 @@ def key_for(flag: Flag) -> AnswerKey | None:
     tagged with the series, and it is the only one accepted: a student on another series cannot
     pass with it, nor one on this series with the course's.
     """
-    own = load_version_keys().get(versions.installed_series() or "", {}).get(flag.id)
+    own = _series_key(flag)
     return own if own is not None else load_keys().get(flag.id)
 
 
+def mistakes_for(flag: Flag) -> list[Mistake]:
+    """The declared mistakes ``flag``'s wrong answers are compared with.
+
+    They were computed with the course's scikit-learn: where the installed series has an answer
+    of its own for the flag, its mistakes may differ too, and none is used.
+    """
+    if _series_key(flag) is not None:
+        return []
+    return load_mistakes().get(flag.id, [])
+
+
 def judge(flag_id: object, value: object) -> Outcome:
-    """Decide whether ``value`` answers the flag, without saving anything."""
+    """Decide whether ``value`` answers the flag, without saving anything.
+
+    A wrong value that is one of the flag's declared mistakes gets that mistake's hint
+    (``targeted``); any other wrong value the flag's hint. A right one is "worth" its points:
+    only :func:`check` saves them.
+    """
     try:
         flag = get_flag(flag_id)
     except UnknownFlag as error:
@@ -50,9 +79,12 @@ def judge(flag_id: object, value: object) -> Outcome:
         if isinstance(key, str):
             return Outcome(flag.id, NO_KEY, key, flag)
         if key.accepts(flag, value):
-            return Outcome(flag.id, CORRECT, f"+{flag.points} pts.", flag)
+            return Outcome(flag.id, CORRECT, f"Worth {flag.points} pts.", flag)
     except BadAnswer as error:
         return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
+    mistake = recognised_mistake(flag, value, mistakes_for(flag))
+    if mistake is not None:
+        return Outcome(flag.id, WRONG, mistake.hint, flag, targeted=True)
     note = versions.note_for_flag(flag.id)
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
 
@@ -90,24 +122,43 @@ def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:
 
 
 def _save(outcome: Outcome) -> Outcome:
-    """Record a judged answer in the progress file and attach the running totals."""
+    """Record a judged answer in the progress file; say what it changed, with the totals.
+
+    A right answer to a flag not yet captured earns its points ("+10 pts."); to one captured
+    earlier, nothing more ("already captured"). A wrong answer to a captured flag is told that
+    the earlier capture still counts.
+    """
     if outcome.flag is None or outcome.status not in (CORRECT, WRONG):
         return outcome
+    flag = outcome.flag
     try:
-        records = store.record_attempt(outcome.flag.id, outcome.correct)
+        before = store.snapshot().records.get(flag.id)
+        records = store.record_attempt(flag.id, outcome.correct)
     except Exception as error:
         warnings.warn(f"Your progress could not be saved ({error}).", stacklevel=3)
         return outcome
-    totals = totals_for(outcome.flag, records)
-    return Outcome(outcome.flag_id, outcome.status, outcome.detail, outcome.flag, totals)
+    earlier = before is not None and before.captured
+    totals = totals_for(flag, records)
+    if outcome.correct:
+        detail = (
+            f"Already captured earlier: no new points (the {flag.points} pts count once)."
+            if earlier
+            else f"+{flag.points} pts."
+        )
+        return outcome.with_totals(totals, detail=detail)
+    return outcome.with_totals(totals, still=earlier)
 
 
-def check(flag_id: object, value: object) -> bool:
+def check(flag_id: object, value: object) -> Outcome:
     """Check an answer: capture the flag if it is right, and show the verdict at once.
 
     The verdict is one of ✔ correct (with the points and your running total), ✘ not quite (with
-    a hint), ○ not answered yet, or ⚠ a one-line explanation when the value cannot be an answer.
-    Progress is saved (see :func:`checks.progress`); a captured flag stays captured.
+    a hint; when your value is a common mistake the course knows, the hint names it), ○ not
+    answered yet, or ⚠ a one-line explanation when the value cannot be an answer. Progress is
+    saved (see :func:`checks.progress`); a captured flag stays captured, whatever you try later.
+
+    The verdict is shown once, whether the call ends the cell or not, so a flag cell needs no
+    ``;``.
 
     Parameters
     ----------
@@ -121,11 +172,13 @@ def check(flag_id: object, value: object) -> bool:
 
     Returns
     -------
-    bool
-        Whether this answer is right. Bad input (``None``, NaN, a string for a number, a
-        wrongly shaped array, an unknown flag, a value that breaks when read) gets a one-line
-        explanation and ``False``, never an exception. A progress file that cannot be written
-        only costs a warning.
+    Outcome
+        The verdict, true when the answer is right (``if checks.check(...):``). It shows itself
+        as rich HTML in a notebook and as text in a terminal; the cell that called ``check`` does
+        not show it a second time. Bad input (``None``, NaN, a string for a number, a wrongly
+        shaped array, an unknown flag, a value that breaks when read) gets a one-line
+        explanation and a false outcome, never an exception. A progress file that cannot be
+        written only costs a warning.
 
     Raises
     ------
@@ -143,7 +196,9 @@ def check(flag_id: object, value: object) -> bool:
     >>> checks.check("1.1", ...)  # doctest: +SKIP
     ○ Flag 1.1 – Images of the target digit in the training set (10 pts): Not answered yet. ...
     >>> checks.check("1.1", "5")  # doctest: +SKIP
-    ⚠ Flag 1.1 – ...: Can't check this value. Expected a whole number, got str '5'.
+    ⚠ Flag 1.1 – ...: Can't check this value. Expected a whole number, got the string '5'.
+    >>> bool(checks.check("1.1", 1234))  # doctest: +SKIP
+    ✘ Flag 1.1 – ...: Not quite. Hint: ...
     False
     """
     try:
@@ -153,7 +208,7 @@ def check(flag_id: object, value: object) -> bool:
         _show_quietly(outcome)
     if strict_mode() and not outcome.correct:
         raise FlagNotCaptured(str(outcome))
-    return outcome.correct
+    return outcome
 
 
 def _judge_save_show(flag_id: object, value: object) -> Outcome:

@@ -57,6 +57,12 @@ def parse_value(flag_id: str, text: str) -> object:
     return int(number) if kind == "integer" and number.is_integer() else number
 
 
+#: What ``verify`` says under its verdict: it saves nothing, unlike ``checks.check``.
+NOTHING_SAVED = (
+    "(`verify` only checks: nothing was saved. In a notebook, checks.check() captures the flag.)"
+)
+
+
 def command_verify(arguments: argparse.Namespace) -> int:
     """Judge one value without saving progress: exit 0 right, 1 wrong, 2 bad input."""
     from checks.checker import judge
@@ -72,6 +78,8 @@ def command_verify(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     outcome = judge(arguments.flag, value)
     print(outcome)
+    if outcome.status in (CORRECT, WRONG):
+        print(NOTHING_SAVED)
     if outcome.status == CORRECT:
         return EXIT_RIGHT
     return EXIT_WRONG if outcome.status == WRONG else EXIT_BAD_INPUT
@@ -365,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         run=command_status
     )
     verify = commands.add_parser(
-        "verify", help="check one value (exit 0 right, 1 wrong, 2 bad input)"
+        "verify", help="check one value without saving it (exit 0 right, 1 wrong, 2 bad input)"
     )
     verify.add_argument("flag", help='flag id, e.g. "1.1"')
     verify.add_argument("value", help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]")

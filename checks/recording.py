@@ -7,6 +7,10 @@ When the environment variable :data:`RECORD_VARIABLE` names a file, every
 itself and trusts nothing else the kernel says. Two programs read records: the answer-key
 generator (from the solutions) and the grader (from submissions).
 
+Declared mistakes (:func:`checks.mistake`, in the solution notebooks only) go to a file of their
+own beside it, :data:`MISTAKES_FILE`, one JSON line each with the hint: only the answer-key
+generator reads it, so nothing a kernel writes there can count as an answer.
+
 This module is the one home of the contract: the variable names, the file name, the writer and
 the reader.
 """
@@ -29,6 +33,7 @@ from checks.store import HOME_VARIABLE
 RECORD_VARIABLE = "CHECKS_RECORD"
 NOTEBOOK_VARIABLE = "CHECKS_NOTEBOOK"
 RECORD_FILE = "answers.jsonl"
+MISTAKES_FILE = "mistakes.jsonl"
 # A record file is read up to this size, and a line up to this length: a record is a few hundred
 # characters, a chapter's records a few kilobytes; more is not a course's answers but an attack.
 MAX_RECORD_BYTES = 16 * 1024**2
@@ -47,6 +52,13 @@ class RecordedAnswer:
     def canonical(self) -> str:
         """The canonical answer text of the value (raises ``BadAnswer`` if it cannot be one)."""
         return canonical(get_flag(self.flag), self.value)
+
+
+@dataclass(frozen=True)
+class RecordedMistake(RecordedAnswer):
+    """The value of a declared wrong way to compute a flag, with the hint that names it."""
+
+    hint: str = ""
 
 
 def recording_file() -> Path | None:
@@ -92,6 +104,78 @@ def record(flag: Flag, value: object) -> bool:
         warnings.warn(f"The answer could not be recorded in {path} ({error}).", stacklevel=3)
         return False
     return True
+
+
+def record_mistake(flag: Flag, value: object, hint: str) -> bool:
+    """Append a declared mistake's value and hint to :data:`MISTAKES_FILE` (if recording).
+
+    Unlike :func:`record`, it is for authors and raises when the value cannot be recorded, so a
+    broken declaration stops the run that makes the keys.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the mistake belongs to.
+    value : object
+        The value the wrong computation gives.
+    hint : str
+        What the student is told when their answer is this value.
+
+    Returns
+    -------
+    bool
+        Whether the mistake was recorded (False when this kernel does not record).
+
+    Raises
+    ------
+    checks.canonical.BadAnswer
+        If the value cannot be an answer to the flag.
+    """
+    path = recording_file()
+    if path is None:
+        return False
+    entry = {
+        "flag": flag.id,
+        "value": plain_value(flag, value),
+        "hint": hint,
+        "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
+    }
+    line = json.dumps(entry, allow_nan=False, ensure_ascii=False) + "\n"
+    mistakes = path.with_name(MISTAKES_FILE)
+    with FileLock(str(mistakes) + ".lock", timeout=30), mistakes.open("a", encoding="utf-8") as out:
+        out.write(line)
+    return True
+
+
+def read_mistakes(path: Path) -> list[RecordedMistake]:
+    """Every declared mistake in ``path`` (a :data:`MISTAKES_FILE`), in order.
+
+    Parameters
+    ----------
+    path : Path
+        A mistakes file, which may not exist.
+
+    Returns
+    -------
+    list of RecordedMistake
+        The mistakes with a flag, a value and a non-empty hint.
+    """
+    content = read_regular_file(path, MAX_RECORD_BYTES)
+    if content is None:
+        return []
+    mistakes = []
+    for line in content.decode("utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            flag_id, value, hint = str(entry["flag"]), entry["value"], entry["hint"]
+        except Exception:
+            continue
+        if isinstance(hint, str) and hint.strip():
+            notebook = entry.get("notebook", "")
+            mistakes.append(
+                RecordedMistake(flag_id, value, notebook if isinstance(notebook, str) else "", hint)
+            )
+    return mistakes
 
 
 def read_records(path: Path) -> list[RecordedAnswer]:

@@ -9,6 +9,8 @@ from checks import store
 from checks.catalogue import chapter_flags, load_catalogue
 from checks.outcome import show
 
+_LEFT = ' style="text-align:left"'
+
 
 @dataclass(frozen=True)
 class ChapterRow:
@@ -58,14 +60,16 @@ class Scoreboard:
         return str(self)
 
     def _repr_html_(self) -> str:
+        """An HTML table; titles left-aligned (JupyterLab right-aligns table cells)."""
         cells = "".join(
-            f"<tr><td>{row.chapter}</td><td>{html.escape(row.title)}</td>"
+            f"<tr><td>{row.chapter}</td><td{_LEFT}>{html.escape(row.title)}</td>"
             f"<td>{row.captured}/{row.flags}</td><td>{row.points}/{row.possible}</td></tr>"
             for row in self.rows
         )
         return (
-            "<table><thead><tr><th>Chapter</th><th>Title</th><th>Flags</th><th>Points</th></tr>"
-            f"</thead><tbody>{cells}<tr><td></td><td><strong>Total</strong></td><td></td>"
+            f'<table class="checks-progress"><thead><tr><th>Chapter</th><th{_LEFT}>Title</th>'
+            "<th>Flags</th><th>Points</th></tr>"
+            f"</thead><tbody>{cells}<tr><td></td><td{_LEFT}><strong>Total</strong></td><td></td>"
             f"<td><strong>{self.points}/{self.possible}</strong></td></tr></tbody></table>"
             + (f"<p>{html.escape(self.note)}</p>" if self.note else "")
         )

@@ -15,7 +15,15 @@ import pytest
 from checks.authoring.solution_runs import one_answer_per_flag
 from checks.catalogue import flags, get_flag
 from checks.checker import STRICT_VARIABLE
-from checks.recording import RECORD_FILE, RecordedAnswer, read_records, recording_env
+from checks.recording import (
+    MISTAKES_FILE,
+    RECORD_FILE,
+    RecordedAnswer,
+    RecordedMistake,
+    read_mistakes,
+    read_records,
+    recording_env,
+)
 from checks.running.execute import Execution, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,14 +87,16 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def executed(
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, Execution], list[RecordedAnswer]]:
-    runs, records = {}, []
+) -> tuple[dict[str, Execution], list[RecordedAnswer], list[RecordedMistake]]:
+    """Every solution run once, in strict mode: the runs, the answers, the declared mistakes."""
+    runs, records, mistakes = {}, [], []
     for notebook in SOLUTIONS:
         workdir = tmp_path_factory.mktemp(notebook.stem)
         env = {STRICT_VARIABLE: "1", **recording_env(workdir, notebook.name)}
         runs[notebook.name] = run_notebook(notebook, workdir / notebook.name, env=env)
         records += read_records(workdir / RECORD_FILE)
-    return runs, records
+        mistakes += read_mistakes(workdir / MISTAKES_FILE)
+    return runs, records, mistakes
 
 
 @pytest.fixture(scope="session")

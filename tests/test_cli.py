@@ -64,8 +64,12 @@ def test_verify_exit_codes(synthetic_keys, capsys, arguments, code, text):
     assert text in captured.out + captured.err
 
 
-def test_verify_does_not_save_progress(synthetic_keys, isolated_home):
-    cli.main(["verify", "1.1", "1234"])
+def test_verify_does_not_save_progress_and_says_so(synthetic_keys, isolated_home, capsys):
+    for value in ("1234", "1235"):
+        cli.main(["verify", "1.1", value])
+        out = capsys.readouterr().out
+        assert cli.NOTHING_SAVED in out and "+10 pts" not in out
+    assert "Worth 10 pts" in (cli.main(["verify", "1.1", "1234"]), capsys.readouterr().out)[1]
     assert not (isolated_home / "progress.json").exists()
 
 

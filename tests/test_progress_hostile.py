@@ -99,7 +99,7 @@ def test_what_is_not_a_progress_file_is_set_aside(isolated_home, content):
 def test_a_folder_in_the_files_place_never_breaks_check_or_progress(isolated_home, capsys):
     (isolated_home / "progress.json").mkdir(parents=True)
     with pytest.warns(UserWarning, match="could not be saved"):
-        assert checks.check("1.1", 1234) is True
+        assert checks.check("1.1", 1234)
     assert "✔ Flag 1.1" in capsys.readouterr().out
     snapshot = store.snapshot()
     assert snapshot.records == {} and "could not be read" in snapshot.problem
@@ -113,7 +113,7 @@ def test_an_unwritable_folder_never_breaks_check(tmp_path, monkeypatch, capsys):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("CHECKS_HOME", str(tmp_path / "a-file" / "home"))
     with pytest.warns(UserWarning, match="could not be saved"):
-        assert checks.check("1.1", 1234) is True
+        assert checks.check("1.1", 1234)
     assert "✔" in capsys.readouterr().out
     checks.progress()
     assert "Total" in capsys.readouterr().out
@@ -127,7 +127,7 @@ def test_a_failed_save_does_not_break_later_saves(isolated_home, monkeypatch):
 
     with monkeypatch.context() as patched, pytest.warns(UserWarning, match="could not be saved"):
         patched.setattr(store, "atomic_write_text", read_only)
-        assert checks.check("1.1", 1234) is True
+        assert checks.check("1.1", 1234)
     store.record_attempt("1.1", correct=True)
     record = store.load()["1.1"]
     assert record.captured and record.attempts == 2
@@ -139,7 +139,7 @@ def test_a_lock_held_too_long_only_warns(isolated_home, monkeypatch, capsys):
     monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.2)
     with FileLock(str(isolated_home / "progress.json.lock")):
         with pytest.warns(UserWarning, match="too long"):
-            assert checks.check("1.1", 1234) is True
+            assert checks.check("1.1", 1234)
         assert store.load()["1.1"].captured  # read without the lock
         checks.progress()
     out = capsys.readouterr().out

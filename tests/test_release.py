@@ -18,6 +18,7 @@ from checks.authoring.release import (
     FLAG_TABLE,
     MarkerError,
     NoSolutions,
+    is_mistakes_cell,
     pinned_scikit_learn,
     plan_release,
     release,
@@ -90,11 +91,13 @@ def test_solution_notebooks_are_well_formed(solution_path):
 def test_student_notebooks_hold_no_solution_code(solution_path):
     student = nbformat.read(ROOT / "notebooks" / solution_path.name, as_version=4)
     solution = nbformat.read(solution_path, as_version=4)
-    for student_cell, solution_cell in zip(student.cells, solution.cells, strict=True):
+    taught = [cell for cell in solution.cells if not is_mistakes_cell(cell)]
+    for student_cell, solution_cell in zip(student.cells, taught, strict=True):
         for line in solution_cell.source.splitlines():
             if line.rstrip().endswith("# SOLUTION"):
                 assert line not in student_cell.source
         assert "SOLUTION" not in student_cell.source
+        assert "checks.mistake" not in student_cell.source
 
 
 def test_release_check_passes_on_the_repository():

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, answer_leaks
 
-from checks.answer_keys import load_keys
-from checks.authoring.keys import build_keys
-from checks.catalogue import get_flag
+from checks import checker
+from checks.answer_keys import load_keys, load_mistakes
+from checks.authoring.keys import build_keys, build_mistakes, distinct_mistakes
+from checks.catalogue import chapter_flags, get_flag
+from checks.outcome import WRONG
 
 
 @pytest.mark.parametrize("notebook", SOLUTIONS, ids=lambda p: p.name)
@@ -26,9 +28,29 @@ def test_solution_runs_in_strict_mode(executed, notebook: Path):
     assert run.ok, run.error_summary()
 
 
-def test_committed_keys_are_what_the_solutions_compute(answers):
+def test_committed_keys_are_what_the_solutions_compute(answers, executed):
     keys = load_keys()
     assert build_keys(answers, keys) == keys
+    mistakes = load_mistakes()
+    assert build_mistakes(executed[2], answers, mistakes) == mistakes
+
+
+#: Every flag of these chapters declares at least two common mistakes (checks.mistake).
+CHAPTERS_WITH_MISTAKES = (2, 3, 4)
+
+
+def test_each_declared_mistake_differs_from_the_answer_and_check_names_it(answers, executed):
+    declared = distinct_mistakes(executed[2], answers)  # raises for a mistake the answer hides
+    for chapter in CHAPTERS_WITH_MISTAKES:
+        for flag in chapter_flags(chapter):
+            assert len(declared.get(flag.id, [])) >= 2, f"flag {flag.id}: declare two mistakes"
+    for flag_id, mistakes in declared.items():
+        for mistake, text in mistakes:
+            assert text != answers[flag_id].canonical
+            outcome = checker.judge(flag_id, mistake.value)
+            assert outcome.status == WRONG and outcome.targeted, f"{flag_id}: {mistake.hint}"
+            assert outcome.detail == mistake.hint
+            assert f"Not quite — {mistake.hint}" in str(outcome)
 
 
 def as_command_line(flag_id: str, canonical_text: str) -> str:

@@ -7,6 +7,9 @@ Solution code is marked in the solution notebooks in one of two ways:
 * a block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines, which becomes one
   ``# your code here`` line at the block's indentation.
 
+A code cell tagged ``mistakes`` (the declared wrong ways to compute a flag, see
+:func:`checks.mistake`) is left out of the student version altogether, and so out of the book.
+
 The student version also loses every output and execution count. Names assigned by solution code
 must not be needed by later cells, so a student notebook with every exercise left blank still runs
 from top to bottom.
@@ -39,6 +42,7 @@ from checks.authoring.jupyter_metadata import notebook_metadata, same_but_python
 from checks.authoring.variant_set import VARIANT_SET, VARIANT_TABLE, variant_table
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
+from checks.mistakes import MISTAKES_TAG
 
 BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PROMPT = "# your code here"
@@ -108,6 +112,11 @@ def pinned_scikit_learn(root: Path) -> str:
     return course_pins(project)["scikit-learn"]
 
 
+def is_mistakes_cell(cell: nbformat.NotebookNode) -> bool:
+    """Whether a cell declares mistakes (tagged ``mistakes``): for the keys, not for students."""
+    return MISTAKES_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 _FLAG_HEADING = re.compile(r"^### Flag (?P<id>\S+) \N{EN DASH} .*$", re.MULTILINE)
 
 
@@ -139,9 +148,13 @@ def with_catalogue_headings(source: str, where: str = "") -> str:
 
 
 def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
-    """The student notebook for one solution notebook."""
+    """The student notebook for one solution notebook: no solution code, no declared mistakes."""
     notebook = copy.deepcopy(solution)
+    kept = []
     for index, cell in enumerate(notebook.cells):
+        if is_mistakes_cell(cell):
+            continue
+        kept.append(cell)
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
         if cell.cell_type == "markdown":
@@ -151,6 +164,7 @@ def student_version(solution: nbformat.NotebookNode, where: str = "") -> nbforma
         cell.source = strip_solution_source(cell.source, f"{where} cell {index}")
         cell.outputs = []
         cell.execution_count = None
+    notebook.cells = kept
     notebook.metadata = notebook_metadata()
     return notebook
 

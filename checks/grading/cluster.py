@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from checks.answer_keys import load_keys
+from checks.answer_keys import load_keys, load_mistakes
 from checks.grading.contained_run import Limits, prepare_mnist
 from checks.grading.folder import Course, GradingInputError, grade_submission
 from checks.grading.judging import Grade
@@ -128,7 +128,9 @@ def _worker_setup(isolation: str) -> _Worker | str:
     scratch = Path(tempfile.mkdtemp(prefix="checks-worker-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     mnist_dir = prepare_mnist(scratch / "mnist", report=lambda message: None)
-    course = Course(load_keys(), mnist_dir, isolation=choose_isolation(isolation))
+    course = Course(
+        load_keys(), mnist_dir, isolation=choose_isolation(isolation), mistakes=load_mistakes()
+    )
     return _Worker(verified, course)
 
 

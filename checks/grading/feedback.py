@@ -1,8 +1,9 @@
 """Feedback: one Markdown page per student, every notebook and flag, never an answer.
 
-Feedback says which flags earned points and which did not, with the flag's hint and the first
-error; it never contains a right answer (the grader has none in plain text: it only knows
-hashes). Pages are written atomically.
+Feedback says which flags earned points and which did not, with the flag's hint (or, for a wrong
+answer that is one of the flag's declared mistakes, that mistake's hint, in the words
+:func:`checks.check` uses) and the first error; it never contains a right answer (the grader has
+none in plain text: it only knows hashes). Pages are written atomically.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from checks.files import atomic_write_text
 from checks.grading.contained_run import CellError
 from checks.grading.judging import Grade
 from checks.grading.status import RunStatus, Verdict
+from checks.outcome import verdict_text
 
 
 def _describe_error(error: CellError) -> str:
@@ -59,8 +61,10 @@ def _notebook_section(grade: Grade) -> list[str]:
                 "right as submitted, but not when the notebook was re-run with other parameter "
                 "values: compute the answer from the parameters, do not type it in"
             )
+        elif flag_grade.mistake:
+            result = verdict_text(flag_grade.verdict.value, flag_grade.mistake, targeted=True)
         else:
-            result = f"{flag_grade.verdict.value}. Hint: {flag.hint}"
+            result = verdict_text(flag_grade.verdict.value, f"Hint: {flag.hint}")
         lines.append(f"| {flag.id} {flag.title} | {flag_grade.points} / {flag.points} | {result} |")
     lines.append("")
     if grade.error is not None:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.answer_keys import AnswerKey, load_keys
+from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
 from checks.authoring.notebooks import chapter_notebooks, course_notebooks
 from checks.catalogue import chapter_flags
 from checks.files import course_cache_dir, course_root
@@ -44,6 +44,9 @@ class Course:
     variants: dict[int, VariantKeys] = field(default_factory=dict)
     isolation: Isolation = field(default_factory=lambda: Isolation("none"))
     variant_only: bool = False  # run each submission under its chapter's variant only
+    #: The declared mistakes of the answer keys: a wrong answer as submitted that is one of them
+    #: is told so (not under a variant only: they are the default parameters' values).
+    mistakes: dict[str, list[Mistake]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
             course.keys.get(flag.id),
             variant_run.answers.get(flag.id, []) if variant_run else None,
             variant.keys.get(flag.id) if variant else None,
+            mistakes=course.mistakes.get(flag.id, []),
         )
         for flag in chapter_flags(submission.chapter)
     ]
@@ -341,7 +345,7 @@ def grade_folder(
     out = Path(out)
     verified, contained = _trusted_start(isolation, report)
     try:
-        keys = load_keys()
+        keys, mistakes = load_keys(), load_mistakes()
     except ValueError as error:  # a key file in an unknown or old format
         raise GradingInputError(f"the answer keys cannot be read ({error})") from error
     if not keys:
@@ -371,7 +375,9 @@ def grade_folder(
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
         except MnistError as error:
             raise GradingInputError(str(error)) from error
-        course = Course(keys, mnist_dir, limits, variants, contained, variant_only)
+        course = Course(
+            keys, mnist_dir, limits, variants, contained, variant_only, mistakes=mistakes
+        )
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
         where = _Where(jobs, scheduler, verified, isolation)
         grades = _grade_into(out, found, course, where, progress_bar)

@@ -1,4 +1,8 @@
-"""The gradebook: one CSV row per student and notebook, a column per flag, written atomically."""
+"""The gradebook: one CSV row per student and notebook, a column per flag, written atomically.
+
+After the flags' points come the ``mistake FLAG`` columns: for a wrong answer that is one of the
+flag's declared mistakes, that mistake's hint (the class report counts them).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from checks.grading.judging import Grade
 
 FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status", "isolation")
 TRAILING_COLUMNS = ("total", "possible", "seconds")
+#: ``mistake 2.1``: the column of the declared mistake a wrong answer to flag 2.1 matched.
+MISTAKE_PREFIX = "mistake "
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,6 +43,13 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
             "isolation": grade.isolation,
         }
         row.update({flag_grade.flag.id: flag_grade.points for flag_grade in grade.flags})
+        row.update(
+            {
+                MISTAKE_PREFIX + flag_grade.flag.id: neutralised(flag_grade.mistake)
+                for flag_grade in grade.flags
+                if flag_grade.mistake
+            }
+        )
         row.update(total=grade.total, possible=grade.possible, seconds=round(grade.seconds, 1))
         rows.append(row)
     return rows
@@ -45,7 +58,7 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
 def write_gradebook(path: Path, grades: list[Grade]) -> None:
     """Write the gradebook CSV atomically (readers see the old file or the new one)."""
     buffer = io.StringIO()
-    columns = [*FIXED_COLUMNS, *flags(), *TRAILING_COLUMNS]
+    columns = [*FIXED_COLUMNS, *flags(), *(MISTAKE_PREFIX + f for f in flags()), *TRAILING_COLUMNS]
     # Text is always quoted, so a line break in a name cannot split a row.
     writer = csv.DictWriter(
         buffer,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.answer_keys import AnswerKey
+from checks.answer_keys import AnswerKey, Mistake, recognised_mistake
 from checks.canonical import BadAnswer, canonical
 from checks.catalogue import Flag
 from checks.grading.contained_run import CellError, describe_status
@@ -24,6 +24,7 @@ class FlagGrade:
 
     flag: Flag
     verdict: Verdict
+    mistake: str | None = None  # a wrong answer's declared mistake: its hint
 
     @property
     def points(self) -> int:
@@ -105,16 +106,24 @@ def judge_flag(
     key: AnswerKey | None,
     under_variant: list[object] | None = None,
     variant_key: AnswerKey | None = None,
+    *,
+    mistakes: list[Mistake] | None = None,
 ) -> FlagGrade:
     """A flag earns its points when answered one way and right, and right under the variant too.
 
-    A value the grader cannot judge at all (anything a hostile kernel may record) costs this
-    flag only: its verdict is :attr:`Verdict.UNJUDGEABLE`.
+    A wrong answer that is one of the flag's declared ``mistakes`` carries that mistake's hint,
+    as :func:`checks.check` would say it. A value the grader cannot judge at all (anything a
+    hostile kernel may record) costs this flag only: its verdict is :attr:`Verdict.UNJUDGEABLE`.
     """
     try:
-        return FlagGrade(flag, _verdict(flag, submitted, key, under_variant, variant_key))
+        verdict = _verdict(flag, submitted, key, under_variant, variant_key)
     except Exception:  # a record built to break the grader: this flag earns nothing
         return FlagGrade(flag, Verdict.UNJUDGEABLE)
+    mistake = None
+    if verdict is Verdict.WRONG and submitted and mistakes:
+        found = recognised_mistake(flag, submitted[-1], mistakes)
+        mistake = found.hint if found else None
+    return FlagGrade(flag, verdict, mistake)
 
 
 def _verdict(

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from checks.catalogue import flags
 from checks.files import atomic_write_text
+from checks.grading.gradebook import MISTAKE_PREFIX
 
-# The mistake-aware hints (a student declares the mistake a flag's wrong answer matches) do not
-# exist yet: when the gradebook has columns named ``mistake FLAG`` their most frequent values
-# are listed; no such column is written today, so the section does not appear.
-MISTAKE_PREFIX = "mistake "
+# The gradebook's ``mistake FLAG`` columns hold, for a wrong answer that is one of the flag's
+# declared mistakes (``checks.mistake`` in the solutions), that mistake's hint: the class report
+# lists the most frequent per flag. A gradebook without any leaves the section out.
 
 
 def read_gradebook(path: Path) -> list[dict[str, str]]:
