@@ -7,9 +7,10 @@ import warnings
 
 from checks import recording, store, versions
 from checks.answer_keys import AnswerKey, KeyFileError, load_keys, load_version_keys
-from checks.canonical import BadAnswer, candidates, describe_error
+from checks.canonical import BadAnswer, candidates, describe_error, predictions
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
+from checks.scoring import measure
 
 STRICT_VARIABLE = "CHECKS_STRICT"
 
@@ -44,6 +45,8 @@ def judge(flag_id: object, value: object) -> Outcome:
         return Outcome(
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
         )
+    if flag.kind == "score":
+        return _judge_score(flag, value)
     try:
         candidates(flag, value)
         key = _key_for(flag)
@@ -55,6 +58,22 @@ def judge(flag_id: object, value: object) -> Outcome:
         return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
     note = versions.note_for_flag(flag.id)
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
+
+
+def _judge_score(flag: Flag, value: object) -> Outcome:
+    """A score flag: its metric on the predictions, against labels loaded here, vs its threshold.
+
+    It has no answer key. Labels that cannot be loaded (no MNIST) raise, for :func:`check`'s
+    boundary to explain in one line.
+    """
+    try:
+        predicted = predictions(flag, value)
+    except BadAnswer as error:
+        return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
+    score = measure(flag.metric or "", flag.labels or "", predicted, flag.threshold or 0.0)
+    if score.reached:
+        return Outcome(flag.id, CORRECT, f"{_sentence(str(score))} +{flag.points} pts.", flag)
+    return Outcome(flag.id, WRONG, f"{_sentence(str(score))} Hint: {flag.hint}", flag)
 
 
 def _sentence(text: str) -> str:
@@ -117,7 +136,10 @@ def check(flag_id: object, value: object) -> bool:
         Your answer: a number (Python or NumPy, a 0-d array too), a string, or an array,
         as the flag asks. ``...`` (the blank in the student notebooks) means "not answered
         yet". A float is compared rounded to the decimals the flag states, so pass the full
-        value.
+        value. A score flag takes your model's predictions for the held-out images it names
+        (strings ``'0'``-``'9'`` or whole numbers 0-9, one per image): it is captured when
+        its metric, computed here against labels the package loads itself, reaches the flag's
+        threshold, and the verdict says the score reached.
 
     Returns
     -------
