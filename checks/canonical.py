@@ -2,7 +2,8 @@
 
 The canonical form never depends on ``repr`` (NumPy 2 changed how scalars print): integers are
 decimal digits, floats are rounded to the flag's decimals and written with exactly that many,
-strings are stripped, arrays are their shape and integer entries.
+strings are stripped, arrays are their shape and integer entries, a score flag's predictions are
+their digits written one after the other.
 
 Whatever the value, :func:`canonical`, :func:`candidates` and :func:`plain_value` either return
 or raise :class:`BadAnswer` with a one-line message: a value whose ``repr``, ``float`` or
@@ -22,6 +23,7 @@ from typing import TypeVar
 import numpy as np
 
 from checks.catalogue import Flag
+from checks.scoring import LABEL_SETS
 
 #: No answer of the course comes near this magnitude. A larger number is refused with a plain
 #: message before a conversion can overflow (a float of 1e25 written with 4 decimals has more
@@ -254,6 +256,94 @@ def _array_text(flag: Flag, value: object) -> str:
     return "x".join(str(size) for size in array.shape) + ":" + entries
 
 
+# --- Predictions (score flags) -------------------------------------------------------------
+
+_DIGIT_TEXTS = tuple(str(digit) for digit in range(10))
+
+
+def _digit(item: object) -> int | None:
+    """One prediction as a digit 0-9: from ``'7'``, ``7`` or ``7.0``; None if it is not one."""
+    item = _unwrap_scalar(item)
+    if isinstance(item, str):
+        return _DIGIT_TEXTS.index(item) if item in _DIGIT_TEXTS else None
+    if isinstance(item, bool) or not isinstance(item, numbers.Real):
+        return None
+    if isinstance(item, int):
+        return item if 0 <= item <= 9 else None
+    number = float(item)
+    return int(number) if number in range(10) else None
+
+
+def _digits_of(flag: Flag, array: np.ndarray) -> np.ndarray:
+    """A 1-D array's entries as digits 0-9, or :class:`BadAnswer` naming the first that is not."""
+    expected = flag.describe_expected()
+    if array.dtype.kind == "f" and np.isnan(array).any():
+        raise BadAnswer(f"expected {expected}, got NaN among them (a prediction is missing)")
+    if array.dtype.kind in "iu" and ((array >= 0) & (array <= 9)).all():
+        return array.astype(np.int64)
+    if array.dtype.kind == "U" and np.isin(array, _DIGIT_TEXTS).all():
+        return array.astype(np.int64)
+    if array.dtype.kind in "iufUO":
+        digits = [_digit(item) for item in array]
+        bad = next((index for index, digit in enumerate(digits) if digit is None), None)
+        if bad is None:
+            return np.array(digits, dtype=np.int64)
+        item = _unwrap_scalar(array[bad])
+        if isinstance(item, float) and math.isnan(item):
+            raise BadAnswer(f"expected {expected}, got NaN among them (a prediction is missing)")
+        shown = describe(item)
+        raise BadAnswer(f"expected {expected}, got labels that are not digits, such as {shown}")
+    raise BadAnswer(f"expected {expected}, got entries of type {array.dtype}")
+
+
+def _predictions(flag: Flag, value: object) -> np.ndarray:
+    expected = flag.describe_expected()
+    size = LABEL_SETS[flag.labels or ""].size
+    if isinstance(value, str | bytes | dict) or value is None or value is Ellipsis:
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+    if hasattr(value, "__len__") and not isinstance(value, np.ndarray):
+        length = len(value)  # refuse a huge list before converting it
+        if length != size:
+            raise BadAnswer(f"expected {expected}, got {length:,} of them")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise BadAnswer(
+            f"expected {expected}, but it is not an array ({describe_error(error)})"
+        ) from None
+    if array.ndim != 1:
+        flat = " (use .ravel() on a column of predictions)" if array.size == size else ""
+        raise BadAnswer(f"expected {expected}, got an array of shape {array.shape}{flat}")
+    if len(array) != size:
+        raise BadAnswer(f"expected {expected}, got {len(array):,} of them")
+    return _digits_of(flag, array)
+
+
+def predictions(flag: Flag, value: object) -> np.ndarray:
+    """A score flag's answer as predictions: one digit 0-9 per label of its label set.
+
+    Parameters
+    ----------
+    flag : Flag
+        A score flag (``kind = "score"``).
+    value : object
+        Anything; predictions are any 1-D array-like of the strings ``'0'``-``'9'`` (as MNIST's
+        labels) or the whole numbers 0-9, one per image.
+
+    Returns
+    -------
+    numpy.ndarray
+        The predictions as int64 digits.
+
+    Raises
+    ------
+    BadAnswer
+        For a value of the wrong length or shape, labels that are not digits, NaN, or anything
+        that cannot be read, with a one-line message; never anything else.
+    """
+    return _guarded(flag, lambda: _predictions(flag, value))
+
+
 # --- The public functions ------------------------------------------------------------------
 
 
@@ -277,6 +367,8 @@ def _canonical(flag: Flag, value: object) -> str:
         return _float_text(flag, value)
     if flag.kind == "string":
         return _string_text(flag, value)
+    if flag.kind == "score":
+        return "".join(_DIGIT_TEXTS[digit] for digit in _predictions(flag, value))
     return _array_text(flag, value)
 
 
@@ -293,7 +385,8 @@ def canonical(flag: Flag, value: object) -> str:
     Returns
     -------
     str
-        The text that is hashed: ``"1234"``, ``"0.125"``, ``"7"``, ``"2x2:1,2,3,4"``.
+        The text that is hashed: ``"1234"``, ``"0.125"``, ``"7"``, ``"2x2:1,2,3,4"``; for a
+        score flag (never hashed) its predictions' digits, ``"7210..."``.
 
     Raises
     ------
@@ -319,7 +412,7 @@ def plain_value(flag: Flag, value: object) -> object:
     Returns
     -------
     object
-        An int, float, str or nested list of ints.
+        An int, float, str or nested list of ints (a score flag's predictions: a list of ints).
 
     Raises
     ------
@@ -331,6 +424,8 @@ def plain_value(flag: Flag, value: object) -> object:
         return int(text)
     if flag.kind == "string":
         return text
+    if flag.kind == "score":
+        return [int(digit) for digit in text]
     if flag.kind == "array":
         entries = text.split(":")[1]
         integers = [int(entry) for entry in entries.split(",")] if entries else []

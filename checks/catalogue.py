@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-KINDS = ("integer", "float", "string", "array")
+from checks.scoring import LABEL_SETS, METRICS
+
+KINDS = ("integer", "float", "string", "array", "score")
+#: The fields a score flag must have, and only a score flag may have.
+SCORE_FIELDS = ("metric", "threshold", "labels")
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,14 @@ class Flag:
     hint: str
     decimals: int | None = None
     shape: tuple[int, ...] | None = None
+    metric: str | None = None  # score flags: a name in checks.scoring.METRICS
+    threshold: float | None = None  # score flags: captured at or above it
+    labels: str | None = None  # score flags: a name in checks.scoring.LABEL_SETS
+
+    @property
+    def keyed(self) -> bool:
+        """Whether the flag has an answer key: every flag but a score flag, judged by its score."""
+        return self.kind != "score"
 
     @property
     def chapter(self) -> int:
@@ -40,6 +53,12 @@ class Flag:
             return f"a number (it is compared rounded to {self.decimals} decimals)"
         if self.kind == "string":
             return "a string"
+        if self.kind == "score":
+            label_set = LABEL_SETS[self.labels or ""]
+            return (
+                f"predictions for {label_set.description}: {label_set.size:,} digit labels "
+                "('0' to '9', or 0 to 9), one per image"
+            )
         return f"an array of whole numbers of shape {self.shape}"
 
 
@@ -68,6 +87,9 @@ def _parse_flag(entry: dict) -> Flag:
         hint=entry["hint"],
         decimals=entry.get("decimals"),
         shape=tuple(entry["shape"]) if "shape" in entry else None,
+        metric=entry.get("metric"),
+        threshold=entry.get("threshold"),
+        labels=entry.get("labels"),
     )
     if flag.kind not in KINDS:
         raise ValueError(f"flag {flag.id}: kind must be one of {KINDS}, not {flag.kind!r}")
@@ -77,7 +99,29 @@ def _parse_flag(entry: dict) -> Flag:
         )
     if (flag.kind == "array") != (flag.shape is not None):
         raise ValueError(f"flag {flag.id}: 'shape' is required for array flags and only for them")
+    _check_score_fields(flag, entry)
     return flag
+
+
+def _check_score_fields(flag: Flag, entry: dict) -> None:
+    """A score flag names a known metric and label set and a finite threshold; no other flag may."""
+    present = [name for name in SCORE_FIELDS if name in entry]
+    if flag.kind != "score":
+        if present:
+            raise ValueError(f"flag {flag.id}: {', '.join(present)} only for score flags")
+        return
+    missing = [name for name in SCORE_FIELDS if name not in entry]
+    if missing:
+        raise ValueError(f"flag {flag.id}: a score flag needs {', '.join(missing)}")
+    if flag.metric not in METRICS:
+        raise ValueError(f"flag {flag.id}: metric must be one of {tuple(METRICS)}")
+    if flag.labels not in LABEL_SETS:
+        raise ValueError(f"flag {flag.id}: labels must be one of {tuple(LABEL_SETS)}")
+    threshold = flag.threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ValueError(f"flag {flag.id}: threshold must be a number")
+    if not (math.isfinite(threshold) and 0 < threshold <= 1):
+        raise ValueError(f"flag {flag.id}: threshold must be in (0, 1], not {threshold}")
 
 
 @cache

@@ -15,9 +15,10 @@ from checks.answer_keys import (
     load_version_keys,
     recognised_mistake,
 )
-from checks.canonical import BadAnswer, candidates, describe_error
+from checks.canonical import BadAnswer, candidates, describe_error, predictions
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
+from checks.scoring import measure
 
 STRICT_VARIABLE = "CHECKS_STRICT"
 
@@ -73,13 +74,15 @@ def judge(flag_id: object, value: object) -> Outcome:
         return Outcome(
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
         )
+    if flag.kind == "score":
+        return _judge_score(flag, value)
     try:
         candidates(flag, value)
         key = _key_for(flag)
         if isinstance(key, str):
             return Outcome(flag.id, NO_KEY, key, flag)
         if key.accepts(flag, value):
-            return Outcome(flag.id, CORRECT, f"Worth {flag.points} pts.", flag)
+            return Outcome(flag.id, CORRECT, _worth(flag), flag)
     except BadAnswer as error:
         return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
     mistake = recognised_mistake(flag, value, mistakes_for(flag))
@@ -87,6 +90,27 @@ def judge(flag_id: object, value: object) -> Outcome:
         return Outcome(flag.id, WRONG, mistake.hint, flag, targeted=True)
     note = versions.note_for_flag(flag.id)
     return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
+
+
+def _judge_score(flag: Flag, value: object) -> Outcome:
+    """A score flag: its metric on the predictions, against labels loaded here, vs its threshold.
+
+    It has no answer key. Labels that cannot be loaded (no MNIST) raise, for :func:`check`'s
+    boundary to explain in one line.
+    """
+    try:
+        predicted = predictions(flag, value)
+    except BadAnswer as error:
+        return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
+    score = measure(flag.metric or "", flag.labels or "", predicted, flag.threshold or 0.0)
+    if score.reached:
+        return Outcome(flag.id, CORRECT, f"{_sentence(str(score))} {_worth(flag)}", flag)
+    return Outcome(flag.id, WRONG, f"{_sentence(str(score))} Hint: {flag.hint}", flag)
+
+
+def _worth(flag: Flag) -> str:
+    """What a right answer is worth, before :func:`_save` says what it earned."""
+    return f"Worth {flag.points} pts."
 
 
 def _sentence(text: str) -> str:
@@ -140,12 +164,12 @@ def _save(outcome: Outcome) -> Outcome:
     earlier = before is not None and before.captured
     totals = totals_for(flag, records)
     if outcome.correct:
-        detail = (
+        earned = (
             f"Already captured earlier: no new points (the {flag.points} pts count once)."
             if earlier
             else f"+{flag.points} pts."
         )
-        return outcome.with_totals(totals, detail=detail)
+        return outcome.with_totals(totals, detail=outcome.detail.replace(_worth(flag), earned))
     return outcome.with_totals(totals, still=earlier)
 
 
@@ -168,7 +192,10 @@ def check(flag_id: object, value: object) -> Outcome:
         Your answer: a number (Python or NumPy, a 0-d array too), a string, or an array,
         as the flag asks. ``...`` (the blank in the student notebooks) means "not answered
         yet". A float is compared rounded to the decimals the flag states, so pass the full
-        value.
+        value. A score flag takes your model's predictions for the held-out images it names
+        (strings ``'0'``-``'9'`` or whole numbers 0-9, one per image): it is captured when
+        its metric, computed here against labels the package loads itself, reaches the flag's
+        threshold, and the verdict says the score reached.
 
     Returns
     -------

@@ -43,12 +43,13 @@ def parse_value(flag_id: str, text: str) -> object:
     kind = get_flag(flag_id).kind
     if kind == "string":
         return text
-    if kind == "array":
+    if kind in ("array", "score"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
+            example = "[7, 2, 1, ...]" if kind == "score" else "[[1, 2], [3, 4]]"
             raise ValueError(
-                f"expected a JSON array such as [[1, 2], [3, 4]], got {text!r}"
+                f"expected a JSON array such as {example}, got {text[:40]!r}"
             ) from None
     try:
         number = float(text)

@@ -142,6 +142,39 @@ def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool
     >>> X.shape, y[:3]  # doctest: +SKIP
     ((70000, 784), array(['5', '0', '4'], dtype=object))
     """
+    raw, source = _raw_mnist(data_dir)
+    if verbose:
+        print(f"MNIST: 70,000 images loaded from {source}.")
+    return _as_openml_bunch(raw)
+
+
+def fetch_mnist_test_labels(data_dir: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """MNIST's 10,000 test labels, ``fetch_mnist().target[60000:]``, without the images' memory.
+
+    It reads the same sources as :func:`fetch_mnist`, in the same order, each file verified,
+    but builds no 70,000 x 784 array of floats.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        As for :func:`fetch_mnist`.
+
+    Returns
+    -------
+    numpy.ndarray
+        10,000 labels, the strings ``'0'`` to ``'9'`` (dtype object, as OpenML gives them).
+
+    Raises
+    ------
+    MnistError
+        If MNIST is not available, as for :func:`fetch_mnist`.
+    """
+    raw, _ = _raw_mnist(data_dir)
+    return _digit_names()[parse_idx(raw["test_labels"])]
+
+
+def _raw_mnist(data_dir: str | os.PathLike[str] | None) -> tuple[dict[str, bytes], str]:
+    """The four verified IDX files' bytes from the first source that has them, and its name."""
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_VARIABLE) or None
     if chosen is not None:
         raw = read_idx_folder(Path(chosen).expanduser())
@@ -153,9 +186,7 @@ def fetch_mnist(data_dir: str | os.PathLike[str] | None = None, *, verbose: bool
         raw = _raw_from_openml()
         source = "OpenML (now cached for offline use)"
         _write_cache_quietly(raw)
-    if verbose:
-        print(f"MNIST: 70,000 images loaded from {source}.")
-    return _as_openml_bunch(raw)
+    return raw, source
 
 
 def _shown(path: Path) -> str:
@@ -271,12 +302,17 @@ def to_idx(array: np.ndarray) -> bytes:
 # --- The OpenML-shaped result --------------------------------------------------------------
 
 
+def _digit_names() -> np.ndarray:
+    """The labels as OpenML writes them: the strings ``'0'`` to ``'9'``, indexed by digit."""
+    return np.array([str(digit) for digit in range(10)], dtype=object)
+
+
 def _as_openml_bunch(raw: dict[str, bytes]) -> Bunch:
     from sklearn.utils import Bunch
 
     images = np.concatenate([parse_idx(raw["train_images"]), parse_idx(raw["test_images"])])
     labels = np.concatenate([parse_idx(raw["train_labels"]), parse_idx(raw["test_labels"])])
-    digit_names = np.array([str(digit) for digit in range(10)], dtype=object)
+    digit_names = _digit_names()
     return Bunch(
         data=images.reshape(len(images), N_PIXELS).astype(np.float64),
         target=digit_names[labels],

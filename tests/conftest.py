@@ -110,6 +110,8 @@ SEARCHABLE_LENGTH = 3
 
 def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
     kind = get_flag(flag_id).kind
+    if kind == "score":  # predictions, judged by their score: not a secret
+        return set()
     if kind == "integer":
         return {canonical_text, f"{int(canonical_text):,}"}
     if kind == "float":

@@ -54,6 +54,8 @@ def test_each_declared_mistake_differs_from_the_answer_and_check_names_it(answer
 
 
 def as_command_line(flag_id: str, canonical_text: str) -> str:
+    if get_flag(flag_id).kind == "score":  # predictions: their digits, one after the other
+        return json.dumps([int(digit) for digit in canonical_text])
     if get_flag(flag_id).kind != "array":
         return canonical_text
     shape_text, entries = canonical_text.split(":")
@@ -71,6 +73,8 @@ def near_miss(flag_id: str, canonical_text: str) -> str:
         return f"{float(canonical_text) + 3 * 10**-flag.decimals:.{flag.decimals}f}"
     if flag.kind == "string":
         return canonical_text + "x"
+    if flag.kind == "score":  # every prediction another digit: far below any threshold
+        return as_command_line(flag_id, "".join(str((int(d) + 1) % 10) for d in canonical_text))
     shape_text, entries = canonical_text.split(":")
     first, *rest = entries.split(",")
     return as_command_line(flag_id, f"{shape_text}:{','.join([str(int(first) + 1), *rest])}")
@@ -103,5 +107,7 @@ def test_no_answer_appears_in_plain_text(answers):
     }
     assert texts, "nothing was searched"
     assert not answer_leaks(answers, texts)
-    searched = [f for f, a in answers.items() if len(a.canonical) >= SEARCHABLE_LENGTH]
-    assert len(searched) >= len(answers) - 3, "most answers must be long enough to search for"
+    # A score flag's answer is predictions, not a secret: there is nothing to search for.
+    secret = {f: a for f, a in answers.items() if get_flag(f).keyed}
+    searched = [f for f, a in secret.items() if len(a.canonical) >= SEARCHABLE_LENGTH]
+    assert len(searched) >= len(secret) - 3, "most answers must be long enough to search for"

@@ -62,9 +62,12 @@ def execute_solutions(
 def build_keys(
     answers: dict[str, RecordedAnswer], existing: dict[str, AnswerKey]
 ) -> dict[str, AnswerKey]:
-    """Hash each answer; keep an existing key (and its salt) when it already matches."""
+    """Hash each answer; keep an existing key (and its salt) when it already matches.
+
+    A score flag gets no key: its answer is predictions, judged by their score, not a value.
+    """
     keys = {}
-    for flag_id in flags():
+    for flag_id in (flag.id for flag in flags().values() if flag.keyed):
         answer = answers[flag_id]
         old = existing.get(flag_id)
         source = f"solutions/{answer.notebook}"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
 from checks.authoring.notebooks import chapter_notebooks, course_notebooks
-from checks.catalogue import chapter_flags
+from checks.catalogue import Flag, chapter_flags
 from checks.files import course_cache_dir, course_root
 from checks.grading.contained_run import Limits, prepare_mnist, run_submission
 from checks.grading.feedback import write_feedback
 from checks.grading.gradebook import write_gradebook
-from checks.grading.judging import Grade, judge_flag
+from checks.grading.judging import Grade, judge_flag, score_bar
 from checks.grading.parameters import VariantError
 from checks.grading.status import RunStatus
 from checks.grading.submissions import Submission, SubmissionsError, find_submissions
@@ -88,9 +88,9 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
         judge_flag(
             flag,
             run.answers.get(flag.id, []),
-            course.keys.get(flag.id),
+            _key(flag, course),
             variant_run.answers.get(flag.id, []) if variant_run else None,
-            variant.keys.get(flag.id) if variant else None,
+            _variant_key(flag, variant) if variant else None,
             mistakes=course.mistakes.get(flag.id, []),
         )
         for flag in chapter_flags(submission.chapter)
@@ -107,6 +107,19 @@ def grade_submission(submission: Submission, course: Course) -> Grade:
     )
 
 
+def _key(flag: Flag, course: Course) -> AnswerKey | float | None:
+    """What a flag's answer is judged against: its key, or for a score flag its threshold."""
+    return score_bar(flag) if flag.kind == "score" else course.keys.get(flag.id)
+
+
+def _variant_key(flag: Flag, variant: VariantKeys) -> AnswerKey | float | None:
+    """What a flag's answer under the variant is judged against (the solution's, there)."""
+    if flag.kind != "score":
+        return variant.keys.get(flag.id)
+    solution_score = variant.scores.get(flag.id)
+    return None if solution_score is None else score_bar(flag, solution_score)
+
+
 def _grade_under_variant_only(
     submission: Submission, course: Course, variant: VariantKeys
 ) -> Grade:
@@ -116,7 +129,7 @@ def _grade_under_variant_only(
         submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
     )
     grades = [
-        judge_flag(flag, run.answers.get(flag.id, []), variant.keys.get(flag.id))
+        judge_flag(flag, run.answers.get(flag.id, []), _variant_key(flag, variant))
         for flag in chapter_flags(submission.chapter)
     ]
     return Grade(

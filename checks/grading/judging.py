@@ -1,7 +1,10 @@
 """Judge what a run computed: each flag's verdict, and the grade of a submission.
 
 The grader trusts only the values the kernel recorded, and judges them itself: against the
-answer keys, and, with a variant, against the solution's answers under the same parameters.
+answer keys, and, with a variant, against the solution's answers under the same parameters. A
+score flag has no key: the grader scores the recorded predictions against labels it loads
+itself, and the score must reach the flag's threshold (under a variant, that threshold or the
+solution's own score under the variant, whichever is lower: smaller data may not reach it).
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from checks.answer_keys import AnswerKey, Mistake, recognised_mistake
-from checks.canonical import BadAnswer, canonical
+from checks.canonical import BadAnswer, canonical, predictions
 from checks.catalogue import Flag
 from checks.grading.contained_run import CellError, describe_status
 from checks.grading.status import RunStatus, Verdict
 from checks.grading.submissions import Submission
+from checks.scoring import measure
 
 VARIANT_ONLY = "judged under the variant only"
 
@@ -90,27 +94,60 @@ def _canonical_set(flag: Flag, values: list[object]) -> set[str] | None:
         return None
 
 
-def is_right(flag: Flag, value: object, key: AnswerKey | None) -> bool:
-    """Whether ``value`` matches ``key``; a value that cannot be an answer is not right."""
+def is_right(flag: Flag, value: object, key: AnswerKey | float | None) -> bool:
+    """Whether ``value`` matches ``key``; a value that cannot be an answer is not right.
+
+    For a score flag, ``key`` is the level its score must reach (see :func:`score_bar`).
+    """
     if key is None:
         return False
+    if flag.kind == "score":
+        return _reaches(flag, value, float(key))  # type: ignore[arg-type]
     try:
         return key.accepts(flag, value)
     except BadAnswer:
         return False
 
 
+def _reaches(flag: Flag, value: object, bar: float) -> bool:
+    try:
+        predicted = predictions(flag, value)
+    except BadAnswer:
+        return False
+    return measure(flag.metric or "", flag.labels or "", predicted, bar).reached
+
+
+def score_bar(flag: Flag, solution_score: float | None = None) -> float:
+    """The level a score flag's score must reach: its threshold, or lower under a variant.
+
+    Parameters
+    ----------
+    flag : Flag
+        A score flag.
+    solution_score : float, optional
+        The solution's own score under the variant, if the run is a variant's.
+
+    Returns
+    -------
+    float
+        The threshold, or the solution's score under the variant if that is lower.
+    """
+    threshold = flag.threshold or 0.0
+    return threshold if solution_score is None else min(threshold, solution_score)
+
+
 def judge_flag(
     flag: Flag,
     submitted: list[object],
-    key: AnswerKey | None,
+    key: AnswerKey | float | None,
     under_variant: list[object] | None = None,
-    variant_key: AnswerKey | None = None,
+    variant_key: AnswerKey | float | None = None,
     *,
     mistakes: list[Mistake] | None = None,
 ) -> FlagGrade:
     """A flag earns its points when answered one way and right, and right under the variant too.
 
+    For a score flag, ``key`` and ``variant_key`` are the levels to reach (:func:`score_bar`).
     A wrong answer that is one of the flag's declared ``mistakes`` carries that mistake's hint,
     as :func:`checks.check` would say it. A value the grader cannot judge at all (anything a
     hostile kernel may record) costs this flag only: its verdict is :attr:`Verdict.UNJUDGEABLE`.
@@ -129,9 +166,9 @@ def judge_flag(
 def _verdict(
     flag: Flag,
     submitted: list[object],
-    key: AnswerKey | None,
+    key: AnswerKey | float | None,
     under_variant: list[object] | None,
-    variant_key: AnswerKey | None,
+    variant_key: AnswerKey | float | None,
 ) -> Verdict:
     if not submitted:
         return Verdict.NOT_ANSWERED

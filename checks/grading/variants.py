@@ -14,15 +14,17 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.answer_keys import AnswerKey, keys_from_json, keys_to_json, load_keys, make_key
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
-from checks.catalogue import chapter_flags
+from checks.canonical import predictions
+from checks.catalogue import chapter_flags, get_flag
 from checks.files import atomic_write_text
 from checks.grading.parameters import chapter_parameters, notebook_parameters
 from checks.grading.trust import sign, verify
+from checks.scoring import measure
 from checks.versions import installed_versions
 
 
@@ -33,6 +35,7 @@ class VariantKeys:
     parameters: dict[str, object]
     keys: dict[str, AnswerKey]
     unchanged: list[str]  # flags whose answer is the same as without the variant
+    scores: dict[str, float] = field(default_factory=dict)  # score flags: the solution's score
 
     def to_json(self) -> str:
         """The cache file's text: the keys, signed with the grader's secret."""
@@ -40,6 +43,7 @@ class VariantKeys:
             "parameters": self.parameters,
             "unchanged": self.unchanged,
             "flags": keys_to_json(self.keys),
+            "scores": self.scores,
         }
         text = json.dumps(document, sort_keys=True)
         return json.dumps({"document": text, "signature": sign(text)}, indent=2) + "\n"
@@ -51,7 +55,10 @@ class VariantKeys:
         if not isinstance(entry, dict) or not verify(entry.get("document"), entry.get("signature")):
             raise ValueError("its signature does not verify (it was changed outside the grader)")
         data = json.loads(entry["document"])
-        return cls(data["parameters"], keys_from_json(data["flags"]), list(data["unchanged"]))
+        scores = {str(flag_id): float(score) for flag_id, score in data["scores"].items()}
+        return cls(
+            data["parameters"], keys_from_json(data["flags"]), list(data["unchanged"]), scores
+        )
 
 
 def cache_name(solution: Path, parameters: dict[str, object]) -> str:
@@ -64,7 +71,12 @@ def cache_name(solution: Path, parameters: dict[str, object]) -> str:
 def execute_solution(
     solution: Path, chapter: int, parameters: dict[str, object], cell_timeout: int
 ) -> VariantKeys:
-    """Run the solution with ``parameters`` and hash the answers of the chapter's flags."""
+    """Run the solution with ``parameters`` and hash the answers of the chapter's flags.
+
+    A score flag has no key: the solution's score under the variant is kept instead (a score,
+    not an answer), the level a submission's score must reach under the variant if it is below
+    the flag's threshold.
+    """
     expected = [flag.id for flag in chapter_flags(chapter)]
     with tempfile.TemporaryDirectory(prefix="checks-variant-") as scratch:
         records = run_solution(
@@ -74,7 +86,11 @@ def execute_solution(
         answers = one_answer_per_flag(records, expected)
     except SolutionFailed as error:
         raise SolutionFailed(f"{solution.name} with {parameters}: {error}") from None
-    canonical = {flag_id: answers[flag_id].canonical for flag_id in expected}
+    scored = [flag_id for flag_id in expected if get_flag(flag_id).kind == "score"]
+    scores = {flag_id: _solution_score(answers[flag_id].value, flag_id) for flag_id in scored}
+    canonical = {
+        flag_id: answers[flag_id].canonical for flag_id in expected if flag_id not in scores
+    }
     default_keys = load_keys()
     unchanged = [
         flag_id
@@ -85,7 +101,14 @@ def execute_solution(
         flag_id: make_key(flag_id, text, f"{solution.name} {parameters}")
         for flag_id, text in canonical.items()
     }
-    return VariantKeys(parameters, keys, unchanged)
+    return VariantKeys(parameters, keys, unchanged, scores)
+
+
+def _solution_score(value: object, flag_id: str) -> float:
+    """The score of a solution's predictions for a score flag."""
+    flag = get_flag(flag_id)
+    predicted = predictions(flag, value)
+    return measure(flag.metric or "", flag.labels or "", predicted, flag.threshold or 0.0).value
 
 
 def variant_keys(

@@ -18,7 +18,7 @@ from checks.authoring.compatibility.runs import (
     read_results,
     write_results,
 )
-from checks.catalogue import flags
+from checks.catalogue import Flag, flags
 from checks.files import atomic_write_text
 
 
@@ -44,7 +44,7 @@ def run_environments(
     """
     declaration = load_declaration(root)
     expected: dict[int, list[str]] = {}
-    for flag in flags().values():
+    for flag in keyed_flags():
         expected.setdefault(flag.chapter, []).append(flag.id)
     results = read_results(results_file)
     for environment in declaration.named(names):
@@ -88,7 +88,7 @@ def write_matrix(
     absent = [e.name for e in declaration.environments if e.name not in results]
     if absent:
         report(f"Not run yet: {', '.join(absent)}")
-    matrix = compare(current, declaration.reference, list(flags()))
+    matrix = compare(current, declaration.reference, [flag.id for flag in keyed_flags()])
     stale_keys = unmatched_keys(current[declaration.reference.name])
     if stale_keys:
         report(
@@ -107,6 +107,11 @@ def write_matrix(
     for name, refused in strict_failures(current, load_version_keys(root / VERSION_KEYS)).items():
         report(f"Strict mode would refuse in {name}: {', '.join(refused) or 'nothing'}")
     return matrix
+
+
+def keyed_flags() -> list[Flag]:
+    """The flags the matrix covers: those with answer keys (a score flag's answer is a score)."""
+    return [flag for flag in flags().values() if flag.keyed]
 
 
 def unmatched_keys(reference: EnvironmentResult) -> list[str]:
@@ -133,7 +138,7 @@ def strict_failures(
         own = tagged.get(result.environment.minor, {})
         refused[name] = [
             flag_id
-            for flag_id in flags()
+            for flag_id in (flag.id for flag in keyed_flags())
             if flag_id not in result.answers
             or not own.get(flag_id, keys[flag_id]).matches(flag_id, result.answers[flag_id])
         ]

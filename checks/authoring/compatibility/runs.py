@@ -19,6 +19,7 @@ from checks.authoring.compatibility.declared import Environment
 from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag
 from checks.canonical import BadAnswer
+from checks.catalogue import get_flag
 from checks.files import atomic_write_text, course_cache_dir
 from checks.recording import RECORD_FILE, read_records, recording_env
 from checks.running.execute import run_notebook
@@ -155,7 +156,13 @@ def execute_in(
             failures[notebook.name] = execution.error_summary()
         try:
             found = one_answer_per_flag(records, [])
-            answers.update({flag_id: answer.canonical for flag_id, answer in found.items()})
+            answers.update(
+                {
+                    flag_id: answer.canonical
+                    for flag_id, answer in found.items()
+                    if get_flag(flag_id).keyed  # a score flag has no key to compare
+                }
+            )
         except (SolutionFailed, BadAnswer) as error:
             failures[notebook.name] = f"{failures.get(notebook.name, '')}\n{error}".strip()
         missing = [flag_id for flag_id in expected_flags.get(chapter, []) if flag_id not in answers]
