@@ -40,9 +40,14 @@ def command_line(values: dict[str, object]) -> str:
 
 
 def flag_span(chapter: int) -> str:
-    """The chapter's flags, ``1.1–1.4`` (or the one id)."""
-    ids = [flag.id for flag in chapter_flags(chapter)]
-    return ids[0] if len(ids) == 1 else f"{ids[0]}\N{EN DASH}{ids[-1]}"
+    """The chapter's flags with an exact answer, ``1.1–1.4``, and its score flags, if any."""
+    exact = [flag.id for flag in chapter_flags(chapter) if flag.keyed]
+    scored = [flag.id for flag in chapter_flags(chapter) if not flag.keyed]
+    span = exact[0] if len(exact) == 1 else f"{exact[0]}\N{EN DASH}{exact[-1]}" if exact else ""
+    text = f"every exact flag: {span}" if exact else ""
+    if scored:
+        text += f"{'; ' if text else ''}score flag {', '.join(scored)}: judged on its predictions"
+    return text
 
 
 def variant_table(root: Path) -> str:
@@ -55,5 +60,5 @@ def variant_table(root: Path) -> str:
         "| --- | --- | --- |",
     ]
     for chapter, values in load_variant_set(root).items():
-        lines.append(f"| {chapter} | `{command_line(values)}` | all: {flag_span(chapter)} |")
+        lines.append(f"| {chapter} | `{command_line(values)}` | {flag_span(chapter)} |")
     return "\n".join(lines) + "\n"
