@@ -144,7 +144,7 @@ def command_keys(arguments: argparse.Namespace) -> int:
 
     solutions = Path(arguments.solutions) if arguments.solutions else course_root() / "solutions"
     try:
-        changed = regenerate_keys(solutions)
+        changed = regenerate_keys(solutions, chapters=arguments.chapters)
     except SolutionFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SOLUTION_FAILED
@@ -400,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(run=command_release)
     keys = commands.add_parser("keys", help="execute solutions/ and regenerate the answer keys")
     keys.add_argument("--solutions", help="folder of solution notebooks (default: solutions/)")
+    keys.add_argument(
+        "--chapters",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="run only these chapters' solutions; the other flags keep their keys",
+    )
     keys.set_defaults(run=command_keys)
     _add_compat_parser(commands)
     _add_grade_parser(commands)

@@ -35,6 +35,17 @@ def test_committed_keys_are_what_the_solutions_compute(answers, executed):
     assert build_mistakes(executed[2], answers, mistakes) == mistakes
 
 
+def test_keys_of_some_chapters_keep_every_other_flags_key_and_mistakes(answers, executed):
+    """``keys --chapters 2``: chapter 2's keys made from its answers, the others kept as they are."""
+    keys, mistakes = load_keys(), load_mistakes()
+    chapter_2 = {flag_id: answer for flag_id, answer in answers.items() if flag_id[0] == "2"}
+    others = {flag_id: key for flag_id, key in keys.items() if flag_id[0] != "2"}
+    assert build_keys(chapter_2, keys, [2]) == keys
+    assert build_keys(chapter_2, others, [2]) == keys  # chapter 2's keys come from its answers
+    declared = [m for m in executed[2] if m.flag[0] == "2"]
+    assert build_mistakes(declared, chapter_2, mistakes, [2]) == mistakes
+
+
 #: Every flag of these chapters declares at least two common mistakes (checks.mistake).
 CHAPTERS_WITH_MISTAKES = (2, 3, 4)
 

@@ -60,14 +60,23 @@ def execute_solutions(
 
 
 def build_keys(
-    answers: dict[str, RecordedAnswer], existing: dict[str, AnswerKey]
+    answers: dict[str, RecordedAnswer],
+    existing: dict[str, AnswerKey],
+    chapters: list[int] | None = None,
 ) -> dict[str, AnswerKey]:
     """Hash each answer; keep an existing key (and its salt) when it already matches.
 
     A score flag gets no key: its answer is predictions, judged by their score, not a value.
+    With ``chapters``, only their flags are answered: every other flag keeps its existing key.
     """
     keys = {}
-    for flag_id in (flag.id for flag in flags().values() if flag.keyed):
+    for flag in (flag for flag in flags().values() if flag.keyed):
+        flag_id = flag.id
+        if chapters is not None and flag.chapter not in chapters:
+            if flag_id not in existing:
+                raise SolutionFailed(f"flag {flag_id} has no key yet: run keys without --chapters")
+            keys[flag_id] = existing[flag_id]
+            continue
         answer = answers[flag_id]
         old = existing.get(flag_id)
         source = f"solutions/{answer.notebook}"
@@ -137,12 +146,18 @@ def build_mistakes(
     declared: list[RecordedMistake],
     answers: dict[str, RecordedAnswer],
     existing: dict[str, list[Mistake]],
+    chapters: list[int] | None = None,
 ) -> dict[str, list[Mistake]]:
     """Hash each declared mistake with its hint; keep an existing one (and its salt) if it matches.
 
-    Raises :class:`MistakeRefused` as :func:`distinct_mistakes` does.
+    With ``chapters``, the other chapters' flags keep their existing mistakes. Raises
+    :class:`MistakeRefused` as :func:`distinct_mistakes` does.
     """
-    hashed: dict[str, list[Mistake]] = {}
+    hashed: dict[str, list[Mistake]] = {
+        flag_id: kept
+        for flag_id, kept in existing.items()
+        if chapters is not None and int(flag_id.split(".")[0]) not in chapters
+    }
     for flag_id, mistakes in distinct_mistakes(declared, answers).items():
         old = existing.get(flag_id, [])
         hashed[flag_id] = []
@@ -162,19 +177,31 @@ def build_mistakes(
     return {flag_id: hashed[flag_id] for flag_id in flags() if flag_id in hashed}
 
 
-def regenerate_keys(solutions_dir: Path, report: Callable[[str], None] = print) -> list[str]:
-    """Execute every solution notebook and rewrite the answer keys; return the changed flag ids.
+def regenerate_keys(
+    solutions_dir: Path,
+    report: Callable[[str], None] = print,
+    chapters: list[int] | None = None,
+) -> list[str]:
+    """Execute the solution notebooks and rewrite the answer keys; return the changed flag ids.
+
+    With ``chapters``, only those chapters' notebooks run, and every other flag keeps its key
+    and its declared mistakes.
 
     Raises :class:`~checks.authoring.solution_runs.SolutionFailed` when a solution fails or
     does not answer every flag of the catalogue exactly one way, and :class:`MistakeRefused`
     when a declared mistake cannot be told from the answer or from another mistake.
     """
-    notebooks = list(chapter_notebooks(solutions_dir).values())
+    notebooks = [
+        notebook
+        for chapter, notebook in chapter_notebooks(solutions_dir).items()
+        if chapters is None or chapter in chapters
+    ]
     if not notebooks:
         raise SolutionFailed(f"no course notebooks (NN_name.ipynb) in {solutions_dir}")
     with tempfile.TemporaryDirectory(prefix="checks-keys-") as scratch:
         records, declared = execute_solutions(notebooks, Path(scratch), report=report)
-        answers = one_answer_per_flag(records, flags())
+        expected = [f.id for f in flags().values() if chapters is None or f.chapter in chapters]
+        answers = one_answer_per_flag(records, expected)
     path = keys_path()
     try:
         existing = load_keys(path) if path.exists() else {}
@@ -182,8 +209,8 @@ def regenerate_keys(solutions_dir: Path, report: Callable[[str], None] = print) 
     except KeyFileError as error:  # keys of an older format: every key is made afresh
         report(f"Replacing the old answer keys ({error}).")
         existing, existing_mistakes = {}, {}
-    keys = build_keys(answers, existing)
-    mistakes = build_mistakes(declared, answers, existing_mistakes)
+    keys = build_keys(answers, existing, chapters)
+    mistakes = build_mistakes(declared, answers, existing_mistakes, chapters)
     atomic_write_text(path, dump_keys(keys, mistakes))
     load_keys.cache_clear()
     load_mistakes.cache_clear()
