@@ -43,7 +43,7 @@ def test_keys_of_some_chapters_keep_every_other_flags_key_and_mistakes(answers, 
     assert build_keys(chapter_2, keys, [2]) == keys
     remade = build_keys(chapter_2, others, [2])  # chapter 2's keys made anew from its answers
     assert {flag_id: key for flag_id, key in remade.items() if flag_id[0] != "2"} == others
-    assert all(remade[f].matches(f, answer.canonical) for f, answer in chapter_2.items() if f in keys)
+    assert all(remade[f].matches(f, a.canonical) for f, a in chapter_2.items() if f in keys)
     declared = [m for m in executed[2] if m.flag[0] == "2"]
     assert build_mistakes(declared, chapter_2, mistakes, [2]) == mistakes
 
