@@ -33,6 +33,7 @@ class Matrix:
     statuses: dict[str, dict[str, str]]  # flag id -> environment name -> status
     tagged: dict[str, dict[str, str]]  # scikit-learn series -> flag id -> its canonical answer
     shaping: tuple[str, ...]  # the libraries whose version was seen to change an answer
+    not_run: tuple[int, ...] = ()  # chapters some environment has not run yet: left out
 
     def sensitive_flags(self) -> list[str]:
         """The flags whose status is not ``same`` in some environment."""
@@ -59,6 +60,12 @@ def compare(
             f"the reference environment {reference.name} has no result: run "
             f"`python -m checks compat --environments {reference.name}`"
         )
+    every_chapter = {_chapter(f) for f in flag_ids}
+    run_everywhere = every_chapter.intersection(
+        *(_chapters_run(result, every_chapter) for result in results.values())
+    )
+    not_run = tuple(sorted({_chapter(f) for f in flag_ids} - run_everywhere))
+    flag_ids = [f for f in flag_ids if _chapter(f) in run_everywhere]
     missing = [f for f in flag_ids if f not in base.answers]
     if missing:
         raise MatrixError(f"the reference environment {reference.name} has no answer to {missing}")
@@ -84,9 +91,19 @@ def compare(
                 row[environment.name] = DIFFERS
                 tagged[environment.minor][flag_id] = answer
         statuses[flag_id] = row
-    return Matrix(
-        reference, environments, statuses, dict(tagged), _shaping(statuses, environments, reference)
-    )
+    shaping = _shaping(statuses, environments, reference)
+    return Matrix(reference, environments, statuses, dict(tagged), shaping, not_run)
+
+
+def _chapter(flag_id: str) -> int:
+    return int(flag_id.split(".")[0])
+
+
+def _chapters_run(result: EnvironmentResult, every_chapter: set[int]) -> set[int]:
+    """The chapters an environment ran: those it timed one by one (an older result: all)."""
+    if result.chapter_seconds:
+        return {int(chapter) for chapter in result.chapter_seconds}
+    return every_chapter
 
 
 def _shaping(

@@ -40,6 +40,7 @@ def summary(matrix: Matrix, results: dict[str, EnvironmentResult]) -> str:
             for environment in matrix.environments
         },
         "flags": matrix.statuses,
+        "not_run": list(matrix.not_run),
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -101,6 +102,14 @@ def table(matrix: Matrix, results: dict[str, EnvironmentResult]) -> str:
     for flag_id, row in matrix.statuses.items():
         cells = " | ".join(_SHOWN[row[e.name]] for e in environments)
         lines.append(f"| {flag_id} | {cells} |")
+    if matrix.not_run:
+        chapters = " ".join(str(chapter) for chapter in matrix.not_run)
+        lines += [
+            "",
+            f"**Not run yet**: chapter{'s' if len(matrix.not_run) > 1 else ''} "
+            f"{', '.join(str(c) for c in matrix.not_run)}, whose flags are not in the table: "
+            f"`python -m checks compat --chapters {chapters}` runs them in every environment.",
+        ]
     shaping = ", ".join(matrix.shaping) or "none"
     lines += [
         "",
