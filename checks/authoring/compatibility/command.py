@@ -104,7 +104,8 @@ def write_matrix(
             atomic_write_text(path, text)
             report(f"wrote {path.relative_to(root)}")
     load_version_keys.cache_clear()
-    for name, refused in strict_failures(current, load_version_keys(root / VERSION_KEYS)).items():
+    tagged = load_version_keys(root / VERSION_KEYS)
+    for name, refused in strict_failures(current, tagged, list(matrix.statuses)).items():
         report(f"Strict mode would refuse in {name}: {', '.join(refused) or 'nothing'}")
     return matrix
 
@@ -125,9 +126,13 @@ def unmatched_keys(reference: EnvironmentResult) -> list[str]:
 
 
 def strict_failures(
-    results: dict[str, EnvironmentResult], tagged: dict[str, dict[str, AnswerKey]]
+    results: dict[str, EnvironmentResult],
+    tagged: dict[str, dict[str, AnswerKey]],
+    flag_ids: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """Per environment, the flags whose answer there the keys would refuse, as ``check()`` does.
+
+    ``flag_ids`` are the flags the matrix covers (default: every flag with a key).
 
     ``check()`` judges against the key of the installed scikit-learn series when there is one,
     else against ``answer_keys.json``; an unanswered flag is refused too.
@@ -138,7 +143,7 @@ def strict_failures(
         own = tagged.get(result.environment.minor, {})
         refused[name] = [
             flag_id
-            for flag_id in (flag.id for flag in keyed_flags())
+            for flag_id in (flag_ids if flag_ids is not None else [f.id for f in keyed_flags()])
             if flag_id not in result.answers
             or not own.get(flag_id, keys[flag_id]).matches(flag_id, result.answers[flag_id])
         ]
