@@ -100,7 +100,7 @@ def test_score_fields_belong_to_score_flags_only():
 
 def test_predictions_at_or_above_the_threshold_capture_the_flag(truth, capsys):
     count = errors_for(FLAG.threshold, len(truth)) - 1
-    assert checks.check(FLAG.id, with_errors(truth, count)) is True
+    assert bool(checks.check(FLAG.id, with_errors(truth, count))) is True
     out = capsys.readouterr().out
     assert f"Accuracy {1 - count / len(truth):.4f} ≥ {FLAG.threshold:g}" in out
     assert f"+{FLAG.points} pts" in out
@@ -114,7 +114,7 @@ def test_exactly_the_threshold_is_enough(truth):
 
 def test_predictions_below_the_threshold_say_how_far(truth, capsys):
     count = errors_for(FLAG.threshold, len(truth)) + 50
-    assert checks.check(FLAG.id, with_errors(truth, count)) is False
+    assert bool(checks.check(FLAG.id, with_errors(truth, count))) is False
     out = capsys.readouterr().out
     short = FLAG.threshold - (1 - count / len(truth))
     assert f"< {FLAG.threshold:g} ({short:.4f} short)" in out and "Hint:" in out
@@ -164,14 +164,14 @@ def hostile_values(truth: np.ndarray) -> dict[str, tuple[object, str]]:
         "2-D": (np.zeros((2, 5)), "shape (2, 5)"),
         "ragged": ([[1, 2]] * (size // 2) + [[1]] * (size // 2), "not an array"),
         "NaN": (as_float, "NaN"),
-        "not digits": (np.where(truth == "3", "three", truth), "not digits, such as str 'three'"),
-        "ten": (truth.astype(int) + 1, "not digits, such as int 10"),
-        "negative": (-truth.astype(int), "not digits, such as int -"),
-        "fraction": (truth.astype(float) + 0.5, "not digits, such as float"),
+        "not digits": (np.where(truth == "3", "three", truth), "such as the string 'three'"),
+        "ten": (truth.astype(int) + 1, "not digits, such as the integer 10"),
+        "negative": (-truth.astype(int), "not digits, such as the integer -"),
+        "fraction": (truth.astype(float) + 0.5, "not digits, such as the number"),
         "booleans": (np.ones(size, dtype=bool), "entries of type bool"),
-        "string": ("7" * size, "got str"),
+        "string": ("7" * size, "got the string"),
         "None": (None, "got None"),
-        "dict": ({i: 0 for i in range(size)}, "got dict"),
+        "dict": ({i: 0 for i in range(size)}, "got a dict"),
         "a number": (7, "got an array of shape ()"),
         "huge range": (range(10**15), "got 1,000,000,000,000,000 of them"),
         "generator": ((d for d in truth), "got an array of shape ()"),
@@ -195,7 +195,7 @@ def test_hostile_predictions_get_one_line_never_a_traceback(truth, capsys, case)
     outcome = judge(FLAG.id, value)
     assert outcome.status == INVALID
     assert message in outcome.detail and "\n" not in outcome.detail
-    assert checks.check(FLAG.id, value) is False
+    assert bool(checks.check(FLAG.id, value)) is False
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     with pytest.raises(BadAnswer):
@@ -207,14 +207,14 @@ def test_strict_mode_refuses_a_score_below_the_threshold(truth, monkeypatch):
     count = errors_for(FLAG.threshold, len(truth)) + 1
     with pytest.raises(FlagNotCaptured, match="short"):
         checks.check(FLAG.id, with_errors(truth, count))
-    assert checks.check(FLAG.id, truth) is True
+    assert bool(checks.check(FLAG.id, truth)) is True
 
 
 def test_labels_that_cannot_be_loaded_are_one_line(monkeypatch, capsys, truth, tmp_path):
     scoring.labels.cache_clear()
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))  # an empty folder
     try:
-        assert checks.check(FLAG.id, truth) is False
+        assert bool(checks.check(FLAG.id, truth)) is False
     finally:
         scoring.labels.cache_clear()
     out = capsys.readouterr().out
