@@ -104,8 +104,15 @@ def answers(executed) -> dict[str, RecordedAnswer]:
     return one_answer_per_flag(executed[1], flags())
 
 
-# Answers shorter than this (3, 0.5...) occur everywhere in any text, so grep cannot tell.
-SEARCHABLE_LENGTH = 3
+# Answers with fewer significant digits than this (3, 42, 0.5, 0.25...) occur everywhere in any
+# text, so grep cannot tell; their full canonical form (0.2500) is still searched for.
+SEARCHABLE_DIGITS = 3
+
+
+def significant_digits(form: str) -> int:
+    """The significant digits of a number as written: ``0.25`` has 2, ``0.2500`` 4, ``1,234`` 4."""
+    digits = "".join(character for character in form if character.isdigit())
+    return len(digits.lstrip("0"))
 
 
 def plaintext_forms(flag_id: str, canonical_text: str) -> set[str]:
@@ -126,7 +133,7 @@ def answer_leaks(answers: dict[str, RecordedAnswer], texts: dict[str, str]) -> l
     found = []
     for flag_id, answer in answers.items():
         for form in plaintext_forms(flag_id, answer.canonical):
-            if len(form) < SEARCHABLE_LENGTH:
+            if significant_digits(form) < SEARCHABLE_DIGITS:
                 continue
             pattern = re.compile(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)")
             found += [

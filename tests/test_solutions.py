@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEARCHABLE_LENGTH, SOLUTIONS, answer_leaks
+from conftest import ROOT, SEARCHABLE_DIGITS, SOLUTIONS, answer_leaks, significant_digits
 
 from checks import checker
 from checks.answer_keys import load_keys, load_mistakes
@@ -122,5 +122,16 @@ def test_no_answer_appears_in_plain_text(answers):
     assert not answer_leaks(answers, texts)
     # A score flag's answer is predictions, not a secret: there is nothing to search for.
     secret = {f: a for f, a in answers.items() if get_flag(f).keyed}
-    searched = [f for f, a in secret.items() if len(a.canonical) >= SEARCHABLE_LENGTH]
+    searched = [
+        f for f, a in secret.items() if significant_digits(a.canonical) >= SEARCHABLE_DIGITS
+    ]
     assert len(searched) >= len(secret) - 3, "most answers must be long enough to search for"
+
+
+def test_the_leak_search_finds_searchable_forms_and_skips_tokens_found_everywhere():
+    from types import SimpleNamespace
+
+    answers = {"4.3": SimpleNamespace(canonical="0.2500"), "1.1": SimpleNamespace(canonical="1234")}
+    assert answer_leaks(answers, {"page": "a share of 0.2500"}) == ["flag 4.3 in page"]
+    assert answer_leaks(answers, {"page": "there are 1,234 fives"}) == ["flag 1.1 in page"]
+    assert answer_leaks(answers, {"page": "scores 0.25 and 12.34, a 1234.5 total"}) == []
