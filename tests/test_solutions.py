@@ -122,10 +122,11 @@ def test_no_answer_appears_in_plain_text(answers):
     assert not answer_leaks(answers, texts)
     # A score flag's answer is predictions, not a secret: there is nothing to search for.
     secret = {f: a for f, a in answers.items() if get_flag(f).keyed}
+    # Small counts (errors among 100 images...) are too short to search for: variants guard them.
     searched = [
         f for f, a in secret.items() if significant_digits(a.canonical) >= SEARCHABLE_DIGITS
     ]
-    assert len(searched) >= len(secret) - 3, "most answers must be long enough to search for"
+    assert 4 * len(searched) >= 3 * len(secret), "most answers must be long enough to search for"
 
 
 def test_the_leak_search_finds_searchable_forms_and_skips_tokens_found_everywhere():
