@@ -16,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[course,dev,grading]"
+	$(BIN)/python -m pip install --quiet -e ".[course,dev,grading,deep]"
 	touch $@
 
 # Warnings are errors, so a notebook that raises fails the build, after every page was tried.

@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 
 # The extras `make setup` installs, all pinned and mirrored by environment.yml.
-EXTRAS = ("course", "dev", "grading")
+EXTRAS = ("course", "dev", "grading", "deep")
 
 
 def pyproject_pins() -> dict[str, str]:
