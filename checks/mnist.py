@@ -173,6 +173,40 @@ def fetch_mnist_test_labels(data_dir: str | os.PathLike[str] | None = None) -> n
     return _digit_names()[parse_idx(raw["test_labels"])]
 
 
+def fetch_mnist_pixels(
+    data_dir: str | os.PathLike[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 70,000 images and labels in :func:`fetch_mnist`'s order, as compact whole numbers.
+
+    The same sources as :func:`fetch_mnist`, each file verified, but no float64 copy: the
+    images are 55 MB of unsigned bytes instead of 439 MB of floats.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        As for :func:`fetch_mnist`.
+
+    Returns
+    -------
+    images : numpy.ndarray
+        Shape (70000, 784), dtype uint8, pixel values 0-255, read-only.
+    labels : numpy.ndarray
+        Shape (70000,), dtype uint8, the digits 0-9, read-only.
+
+    Raises
+    ------
+    MnistError
+        If MNIST is not available, as for :func:`fetch_mnist`.
+    """
+    raw, _ = _raw_mnist(data_dir)
+    images = np.concatenate([parse_idx(raw["train_images"]), parse_idx(raw["test_images"])])
+    labels = np.concatenate([parse_idx(raw["train_labels"]), parse_idx(raw["test_labels"])])
+    images = images.reshape(len(images), N_PIXELS)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
 def _raw_mnist(data_dir: str | os.PathLike[str] | None) -> tuple[dict[str, bytes], str]:
     """The four verified IDX files' bytes from the first source that has them, and its name."""
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_VARIABLE) or None

@@ -19,6 +19,7 @@ from functools import cache
 
 import numpy as np
 
+from checks.kaggle import N_TEST_ROWS, kaggle_test_labels
 from checks.mnist import fetch_mnist_test_labels
 
 #: The decimals a score is shown with.
@@ -51,12 +52,21 @@ class LabelSet:
 
     description: str
     size: int
-    load: Callable[[], np.ndarray]  # the labels as strings '0'-'9', as MNIST gives them
+    load: Callable[[], np.ndarray]  # the labels: strings '0'-'9' (as MNIST gives them) or digits
+    #: Whether predictions may also come as a Kaggle submission file ``ImageId,Label`` (a path)
+    #: or DataFrame, read by :func:`checks.submission.read_submission` when checked.
+    submission: bool = False
 
 
 #: Label set name -> what it is. The labels are loaded (and cached) only when a score is measured.
 LABEL_SETS: dict[str, LabelSet] = {
     "mnist_test": LabelSet("MNIST's 10,000 test images", 10_000, fetch_mnist_test_labels),
+    "kaggle_test": LabelSet(
+        f"the {N_TEST_ROWS:,} images of the Kaggle-style test.csv, in its order",
+        N_TEST_ROWS,
+        kaggle_test_labels,
+        submission=True,
+    ),
 }
 
 
