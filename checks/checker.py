@@ -18,7 +18,8 @@ from checks.answer_keys import (
 from checks.canonical import BadAnswer, candidates, describe_error, predictions
 from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
-from checks.scoring import measure
+from checks.scoring import LABEL_SETS, measure
+from checks.submission import SubmissionError, is_submission_source, read_submission
 
 STRICT_VARIABLE = "CHECKS_STRICT"
 
@@ -66,16 +67,35 @@ def judge(flag_id: object, value: object) -> Outcome:
     (``targeted``); any other wrong value the flag's hint. A right one is "worth" its points:
     only :func:`check` saves them.
     """
+    return _judged(flag_id, value)[0]
+
+
+def _judged(flag_id: object, value: object) -> tuple[Outcome, object]:
+    """The outcome, and the value judged: a submission file read into its predictions.
+
+    What is recorded for the grader is the value judged, never a path: the grader must score
+    what the kernel read, not open a file the kernel names.
+    """
     try:
         flag = get_flag(flag_id)
     except UnknownFlag as error:
-        return Outcome(_short(str(flag_id)), INVALID, _sentence(_short(str(error), 200)))
+        return Outcome(_short(str(flag_id)), INVALID, _sentence(_short(str(error), 200))), value
     if value is Ellipsis:
         return Outcome(
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
-        )
+        ), value
     if flag.kind == "score":
-        return _judge_score(flag, value)
+        if LABEL_SETS[flag.labels or ""].submission and is_submission_source(value):
+            try:
+                value = read_submission(value)
+            except SubmissionError as error:
+                return Outcome(flag.id, INVALID, _sentence(error.one_line()), flag), value
+        return _judge_score(flag, value), value
+    return _judge_keyed(flag, value), value
+
+
+def _judge_keyed(flag: Flag, value: object) -> Outcome:
+    """A flag with an answer key: right, a declared mistake, or wrong with the flag's hint."""
     try:
         candidates(flag, value)
         key = _key_for(flag)
@@ -241,7 +261,8 @@ def check(flag_id: object, value: object) -> Outcome:
 def _judge_save_show(flag_id: object, value: object) -> Outcome:
     """Everything :func:`check` does but strict mode: judge, save, show, record."""
     versions.warn_once_if_mismatched()
-    outcome = _save(judge(flag_id, value))
+    judged, value = _judged(flag_id, value)
+    outcome = _save(judged)
     show(outcome)
     if outcome.flag is not None and outcome.status in (CORRECT, WRONG, NO_KEY):
         recording.record(outcome.flag, value)

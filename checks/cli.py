@@ -12,6 +12,7 @@ from pathlib import Path
 
 from checks.catalogue import flags, get_flag, load_catalogue
 from checks.files import course_root
+from checks.scoring import LABEL_SETS
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SOLUTION_FAILED = 1
@@ -39,9 +40,20 @@ def command_status(_: argparse.Namespace) -> int:
 
 
 def parse_value(flag_id: str, text: str) -> object:
-    """Turn the command line's text into the kind of value the flag expects."""
-    kind = get_flag(flag_id).kind
+    """Turn the command line's text into the kind of value the flag expects.
+
+    A score flag judged against a label set that takes submission files (chapter 9's) takes a
+    path too: any text that is not a JSON array is one.
+    """
+    flag = get_flag(flag_id)
+    kind = flag.kind
     if kind == "string":
+        return text
+    if (
+        kind == "score"
+        and LABEL_SETS[flag.labels or ""].submission
+        and not text.lstrip().startswith("[")
+    ):
         return text
     if kind in ("array", "score"):
         try:
@@ -377,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check one value without saving it (exit 0 right, 1 wrong, 2 bad input)"
     )
     verify.add_argument("flag", help='flag id, e.g. "1.1"')
-    verify.add_argument("value", help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]")
+    verify.add_argument(
+        "value", help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]; a submission as its path"
+    )
     verify.set_defaults(run=command_verify)
     release = commands.add_parser(
         "release", help="write notebooks/ (student versions) from solutions/"
