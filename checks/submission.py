@@ -53,6 +53,11 @@ class SubmissionError(ValueError):
 # --- Getting the text ----------------------------------------------------------------------
 
 
+def _clip(text: str, length: int = 30) -> str:
+    """A text short enough to quote in a one-line problem."""
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
 def _size_text(size: int) -> str:
     for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if size >= scale:
@@ -65,6 +70,8 @@ def _read_file(path: Path) -> bytes:
     name = str(path)
     try:
         info = os.stat(path)
+    except ValueError:  # an embedded NUL byte
+        raise SubmissionError(name, ["this is not a valid file path"]) from None
     except FileNotFoundError:
         raise SubmissionError(
             name, [f"there is no file {name} (did the cell that writes it run?)"]
@@ -165,7 +172,7 @@ class _Problems:
         if len(self.found) == 1:
             where, value = self.found[0]
             return f"{where}: {self.one(value)}"
-        shown = ", ".join(f"{where} {value!r}" for where, value in self.found[:EXAMPLES])
+        shown = ", ".join(f"{where} {_clip(value)!r}" for where, value in self.found[:EXAMPLES])
         more = len(self.found) - EXAMPLES
         tail = f" and {more:,} more" if more > 0 else ""
         return f"{len(self.found):,} rows {self.several}: {shown}{tail}"
@@ -197,7 +204,7 @@ def _header_problem(header: list[str]) -> tuple[str | None, tuple[int, int] | No
 
     Returns (problem or None, (id column, label column) or None if unknown, header is data).
     """
-    found = ",".join(header)
+    found = _clip(",".join(header), 60)
     if header == list(SUBMISSION_COLUMNS):
         return None, (0, 1), False
     if header and all(_whole_number(cell) is not None for cell in header):
@@ -268,7 +275,7 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
         ),
         "blank": _Problems(lambda value: f"the {value} is blank", "have a blank ImageId or Label"),
         "id_not_whole": _Problems(
-            lambda value: f"the ImageId {value!r} is not a whole number",
+            lambda value: f"the ImageId {_clip(value)!r} is not a whole number",
             "have an ImageId that is not a whole number",
         ),
         "id_range": _Problems(
@@ -276,11 +283,11 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             f"have an ImageId that is not between 1 and {N_TEST_ROWS:,}",
         ),
         "label_text": _Problems(
-            lambda value: f"the label {value!r} is text, not a digit 0-9",
+            lambda value: f"the label {_clip(value)!r} is text, not a digit 0-9",
             "have a label that is text, not a digit 0-9",
         ),
         "label_range": _Problems(
-            lambda value: f"the label {value!r} is not a digit 0-9",
+            lambda value: f"the label {_clip(value)!r} is not a digit 0-9",
             "have a label that is not a digit 0-9",
         ),
     }
@@ -290,7 +297,7 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
         if positions is None:
             break
         id_text = row[positions[0]] if positions[0] < len(row) else ""
-        where = f"row {number}" + (f" (ImageId {id_text})" if id_text else "")
+        where = f"row {number}" + (f" (ImageId {_clip(id_text, 12)})" if id_text else "")
         if len(row) != width:
             kinds["fields"].add(where, str(len(row)))
             if len(row) <= max(positions):
@@ -389,7 +396,7 @@ def read_submission(source: object) -> np.ndarray:
             ],
         )
     path = Path(source)
-    name = str(source) if isinstance(source, str) else str(path)
+    name = _clip(str(source) if isinstance(source, str) else str(path), 80)
     content = _read_file(path)
     return _parse(name, _decode(name, content), first_row=2)
 
@@ -417,14 +424,17 @@ def validate_submission(source: object) -> bool:
     ✓ submission.csv: 28,000 predictions, the format Kaggle expects
     True
     """
-    shown = "the DataFrame" if _is_dataframe(source) else str(source)
+    try:
+        shown = "the DataFrame" if _is_dataframe(source) else _clip(str(source), 80)
+    except Exception:
+        shown = "this value"
     try:
         read_submission(source)
     except SubmissionError as error:
         print(f"✘ {error}")
         return False
     except Exception as error:  # a value built to break the reader: still one line
-        print(f"✘ {shown[:80]} cannot be read as a submission ({type(error).__name__})")
+        print(f"✘ {shown} cannot be read as a submission ({type(error).__name__})")
         return False
     print(f"✓ {shown}: {N_TEST_ROWS:,} predictions, the format Kaggle expects")
     return True
