@@ -7,10 +7,12 @@ lines, and check() must answer any value (a device, a folder, a 2 GB file...) wi
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -393,3 +395,70 @@ def test_the_command_line_takes_a_submission_path(flag, tmp_path, predicted):
 def test_a_recorded_submission_fits_a_record_line(flag, predicted):
     line = json.dumps({"flag": flag.id, "value": plain_value(flag, predicted)})
     assert len(line) < LONGEST_RECORD
+
+
+# --- The grader: a submission file written inside the sandbox ---------------------------------
+
+GRADED = """\
+import json, os
+import numpy as np, pandas as pd
+import checks
+from checks.catalogue import Flag, flags
+flags()["{id}"] = Flag(**{fields})  # the test's flag, in the kernel's catalogue too
+from checks.kaggle import kaggle_test_labels
+y_pred = kaggle_test_labels()
+{make}
+pd.DataFrame({{"ImageId": np.arange(1, len(y_pred) + 1), "Label": y_pred}}).to_csv(
+    "submission.csv", index=False
+)
+{check}
+"""
+CHECK = 'checks.check("{id}", "submission.csv")'
+#: The kernel records a path, not predictions: the grader must not open it.
+RECORDS_A_PATH = (
+    'checks.check("{id}", ...)\n'
+    'with open(os.environ["CHECKS_RECORD"], "a") as out:\n'
+    '    out.write(json.dumps({{"flag": "{id}", "value": os.path.abspath("submission.csv")}}))\n'
+)
+GRADED_CASES = {
+    "right": ("y_pred[:{right}] = (y_pred[:{right}] + 1) % 10", CHECK),
+    "wrong": ("y_pred[:{wrong}] = (y_pred[:{wrong}] + 1) % 10", CHECK),
+    "malformed": ("y_pred = y_pred[:-1]", CHECK),
+    "path recorded": ("", RECORDS_A_PATH),
+}
+
+
+@pytest.mark.slow
+def test_the_grader_scores_a_submission_file_written_in_its_sandbox(flag, tmp_path):
+    from dataclasses import asdict
+
+    from checks.grading import Limits, grade_folder
+    from checks.grading.contained_run import GIB
+
+    fields = repr(asdict(flag))
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, (make, check) in GRADED_CASES.items():
+        make = make.format(
+            right=errors_for(flag.threshold) // 2, wrong=errors_for(flag.threshold) + 1
+        )
+        source = GRADED.format(id=flag.id, fields=fields, make=make, check=check.format(id=flag.id))
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nbformat.write(notebook, folder / f"{name.replace(' ', '_')}.ipynb")
+    out = tmp_path / "gradebook.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_SECRET", "x")
+        grade_folder(
+            folder,
+            out=out,
+            jobs=2,
+            limits=Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
+            cache_dir=tmp_path / "cache",
+            report=lambda message: None,
+            progress_bar=False,
+        )
+    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    names = [name.replace(" ", "_") for name in GRADED_CASES]
+    assert {name: rows[name]["status"] for name in names} == dict.fromkeys(names, "ok")
+    earned = {name: int(rows[name][flag.id]) for name in names}
+    assert earned == {"right": flag.points, "wrong": 0, "malformed": 0, "path_recorded": 0}
