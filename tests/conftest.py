@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -45,6 +46,9 @@ os.environ.pop("CHECKS_RECORD", None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _book_build is not None and _book_build.poll() is None:  # a run stopped early (-x)
+        os.killpg(_book_build.pid, signal.SIGTERM)
+        _book_build.wait()
     shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
@@ -204,9 +208,39 @@ def make_book(book: Path) -> subprocess.CompletedProcess:
     )
 
 
+# The course's book, building in the background from the end of collection when a test needs it:
+# its notebooks then execute beside the solutions' (most cells use one core of two) rather than
+# after them.
+_book_build: subprocess.Popen | None = None
+_book_log = _SCRATCH / "book-build.log"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _book_build
+    if session.config.option.collectonly:
+        return
+    if any("built_book" in getattr(item, "fixturenames", ()) for item in session.items):
+        env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+        with _book_log.open("w") as log:
+            _book_build = subprocess.Popen(
+                ["make", "book", f"BOOK={ROOT}"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # so an early stop ends the build's kernels too
+            )
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """The course's book, built as `make book` builds it (cached executions are reused)."""
-    completed = make_book(ROOT)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    if _book_build is None:  # not started at collection (a test asked for it dynamically)
+        completed = make_book(ROOT)
+        output = completed.stdout + completed.stderr
+        returncode = completed.returncode
+    else:
+        returncode = _book_build.wait()
+        output = _book_log.read_text(errors="replace")
+    assert returncode == 0, output[-6000:]
     return BUILD / "html"
