@@ -232,16 +232,21 @@ def _string_text(flag: Flag, value: object) -> str:
     return text
 
 
-def _array_text(flag: Flag, value: object) -> str:
-    expected = flag.describe_expected()
-    if isinstance(value, str) or value is None or value is Ellipsis:
-        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+def _as_array(value: object, expected: str) -> np.ndarray:
+    """``value`` as a NumPy array, or a BadAnswer saying what was ``expected``."""
     try:
-        array = np.asarray(value)
+        return np.asarray(value)
     except (ValueError, TypeError) as error:
         raise BadAnswer(
             f"expected {expected}, but it is not an array ({describe_error(error)})"
         ) from None
+
+
+def _array_text(flag: Flag, value: object) -> str:
+    expected = flag.describe_expected()
+    if isinstance(value, str) or value is None or value is Ellipsis:
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+    array = _as_array(value, expected)
     if array.shape != flag.shape:
         raise BadAnswer(f"expected {expected}, got shape {array.shape}")
     if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
@@ -305,12 +310,7 @@ def _predictions(flag: Flag, value: object) -> np.ndarray:
         length = len(value)  # refuse a huge list before converting it
         if length != size:
             raise BadAnswer(f"expected {expected}, got {length:,} of them")
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise BadAnswer(
-            f"expected {expected}, but it is not an array ({describe_error(error)})"
-        ) from None
+    array = _as_array(value, expected)
     if array.ndim != 1:
         flat = " (use .ravel() on a column of predictions)" if array.size == size else ""
         raise BadAnswer(f"expected {expected}, got an array of shape {array.shape}{flat}")
