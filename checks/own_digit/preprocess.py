@@ -391,3 +391,28 @@ def to_mnist(image: ImageLike) -> np.ndarray:
     ((28, 28), dtype('uint8'), 255)
     """
     return preprocess_steps(image)["mnist"]
+
+
+def plain_resize(image: ImageLike) -> np.ndarray:
+    """The naive way, for comparison: the whole image gray and resized to 28x28, nothing else.
+
+    No inversion, no crop, no centring: what a model receives when its user skips
+    :func:`to_mnist`. Bilinear resize by Pillow of the gray image of :func:`load_gray`.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, PIL.Image.Image or numpy.ndarray
+        As for :func:`to_mnist`.
+
+    Returns
+    -------
+    numpy.ndarray
+        28x28 uint8.
+
+    Examples
+    --------
+    >>> plain_resize(np.full((100, 80), 255, dtype=np.uint8)).max()
+    np.uint8(255)
+    """
+    gray = Image.fromarray(load_gray(image).astype(np.uint8))
+    return np.asarray(gray.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
