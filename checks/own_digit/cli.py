@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     arguments = parser().parse_args(argv)
-    warnings.showwarning = _one_line_warning
+    shown_before, warnings.showwarning = warnings.showwarning, _one_line_warning
     try:
         if arguments.command == "dataset":
             run_dataset(arguments)
@@ -260,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown_before
     return 0
 
 
