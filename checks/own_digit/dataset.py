@@ -2,8 +2,9 @@
 
 Why ``.npz`` (``numpy.savez_compressed``) and not HDF5: NumPy alone reads and writes it (no
 ``h5py`` to install), ``numpy.load(..., allow_pickle=False)`` never executes anything from the
-file, and compressed it is small (MNIST's 70,000 images: about 17 MB). The arrays are uint8
-images (N, 28, 28), 0..255 like MNIST, and uint8 labels 0..9::
+file, and compressed it is small (MNIST's 70,000 images: 11.5 MB; with the shifted and rotated
+copies, 80 MB). The arrays are uint8 images (N, 28, 28), 0..255 like MNIST, and uint8 labels
+0..9::
 
     X_train, y_train, X_test, y_test
 

@@ -18,7 +18,8 @@ scaling of chapter 7. The kinds (:data:`KINDS`), all with ``random_state`` fixed
 ``voting``
     Soft voting of a forest, extra-trees and the MLP.
 
-A model file is a skops file (``skops.io.dump``: no pickle, so loading does not run code) with one
+A model file is a skops file (``skops.io.dump``, deflate-compressed: no pickle, so loading does
+not run code; a 100-tree forest on MNIST takes 21 MB instead of 146 MB uncompressed) with one
 extra member, ``mnist-course.json``: a metadata record (:func:`read_metadata`) of the kind, the
 course version, the library versions, the training and test sizes and the test accuracy.
 :func:`load_model` refuses a file made with another scikit-learn (skops does not promise
@@ -58,6 +59,13 @@ ALLOWED_TYPES = frozenset(
     }
 )
 VERSIONED = ("scikit-learn", "numpy", "scipy", "skops")
+# The estimator parameters that print progress lines while a model trains (the SVM has none).
+PROGRESS = {
+    "forest": {"verbose": 1},
+    "extra-trees": {"verbose": 1},
+    "mlp": {"verbose": True},
+    "voting": {"verbose": True},
+}
 
 
 class ModelFileError(ValueError):
@@ -240,7 +248,9 @@ def train_model(
     random_state : int, default 42
         Of the model and the search.
     log : callable, optional
-        Receives progress lines (default: standard error); ``None`` for silence.
+        Receives progress lines (default: standard error); ``None`` for silence. Unless
+        ``None``, the estimator prints its own while it trains (the MLP each epoch, forests
+        their trees in batches, voting each member; the SVM nothing, SGD nothing: 25 s).
 
     Returns
     -------
@@ -279,7 +289,10 @@ def train_model(
         log(f"best: {best_params} (cross-validated accuracy {searcher.best_score_:.4f})")
     else:
         log(f"training {kind} on {len(X_train):,} images ...")
+        chatty = PROGRESS.get(kind, {}) if verbose else {}
+        estimator.set_params(**chatty)  # progress lines: the MLP's epochs, the forest's trees
         estimator.fit(X_train, y_train)
+        estimator.set_params(**dict.fromkeys(chatty, 0))  # a loaded model predicts quietly
     seconds = time.perf_counter() - started
     log(f"trained in {seconds:.1f} s")
     predicted = estimator.predict(features(data["X_test"]))
@@ -339,9 +352,12 @@ def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        skops.io.dump(trained.estimator, temporary)
+        skops.io.dump(trained.estimator, temporary, compression=zipfile.ZIP_DEFLATED)
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(trained.metadata, indent=2))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide it from the group
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
