@@ -13,20 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from checks.own_digit.dataset import mnist_dataset
 from checks.own_digit.models import KINDS, train_model
 from checks.own_digit.predict import predict_digit
-
-SAMPLES = Path(__file__).resolve().parent.parent / "checks" / "own_digit" / "samples"
-
-
-def sample_files() -> list[Path]:
-    """The sample images, named ``{digit}_{style}.{ext}``."""
-    return sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
+from checks.own_digit.samples_index import sample_images, sample_label
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     arguments = parser.parse_args(argv)
     data = mnist_dataset(arguments.limit)
-    files = sample_files()
-    labels = np.array([int(path.name[0]) for path in files])
+    files = sample_images()
+    labels = np.array([sample_label(path) for path in files])
     print(f"{len(files)} samples; models trained on {len(data['X_train']):,} MNIST images")
     for kind in arguments.models:
         started = time.perf_counter()

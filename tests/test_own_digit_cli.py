@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from checks.own_digit import cli
+from checks.own_digit import cli, sample_images
 from checks.own_digit.models import (
     METADATA_MEMBER,
     ModelVersionError,
@@ -31,7 +31,7 @@ from checks.own_digit.models import (
 )
 
 pytestmark = pytest.mark.slow
-SAMPLES = sorted((ROOT / "checks" / "own_digit" / "samples").glob("*_*.*"))
+SAMPLES = sample_images()
 N_TRAIN = 1500
 PREDICTION = re.compile(
     r"^(?P<file>\S+): (?P<digit>\d) \(probability (?P<p>[\d.]+); top 3: "

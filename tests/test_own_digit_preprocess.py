@@ -323,3 +323,18 @@ def test_every_sample_becomes_an_mnist_digit():
         columns = np.flatnonzero(digit.any(axis=0))
         assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 == 20, path.name
     assert turned >= 1  # at least one photo is stored sideways with an EXIF tag
+
+
+def test_the_own_digit_api_is_documented_in_numpydoc():
+    import inspect
+
+    from numpydoc.validate import validate
+
+    import checks.own_digit
+
+    for name in checks.own_digit.__all__:
+        member = getattr(checks.own_digit, name)
+        if inspect.isfunction(member):
+            report = validate(f"{member.__module__}.{name}")
+            assert report["errors"] == [], (name, report["errors"])
+            assert "Examples" in report["docstring"], name

@@ -66,10 +66,16 @@ def _augmentations(text: str) -> tuple[str, ...]:
 def parser() -> argparse.ArgumentParser:
     """The command line's parser, with one sub-command per job.
 
+    Each sub-command has its own ``--help``.
+
     Returns
     -------
     argparse.ArgumentParser
         ``dataset``, ``train`` and ``predict``.
+
+    See Also
+    --------
+    main : Runs them.
 
     Examples
     --------
@@ -229,6 +235,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mnist-digit`` with the given arguments.
 
+    The entry point of ``mnist-digit`` and ``python -m checks.own_digit``.
+
     Parameters
     ----------
     argv : sequence of str, optional
@@ -238,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit code: 0 done, 1 a file, model or image could not be used, 2 bad arguments.
+
+    See Also
+    --------
+    parser : The arguments of each command.
 
     Examples
     --------

@@ -36,6 +36,8 @@ def mnist_dataset(
 ) -> dict[str, np.ndarray]:
     """MNIST as uint8 images: the first ``limit`` training and test images (all by default).
 
+    MNIST loaded by :func:`checks.fetch_mnist`, as uint8 images and labels.
+
     Parameters
     ----------
     limit : int, optional
@@ -48,6 +50,10 @@ def mnist_dataset(
     dict of str to numpy.ndarray
         ``X_train`` (N, 28, 28) and ``X_test`` uint8 images, ``y_train`` and ``y_test`` uint8
         labels.
+
+    See Also
+    --------
+    save_dataset : Write it to a file.
 
     Examples
     --------
@@ -75,6 +81,8 @@ def mnist_dataset(
 def parse_augmentations(text: str) -> tuple[str, ...]:
     """``"shift,rotate"`` as ``("shift", "rotate")``, each checked.
 
+    For ``--augment``.
+
     Parameters
     ----------
     text : str
@@ -84,6 +92,10 @@ def parse_augmentations(text: str) -> tuple[str, ...]:
     -------
     tuple of str
         The kinds, in :data:`AUGMENTATIONS` order, without repeats.
+
+    See Also
+    --------
+    augment : Applies them.
 
     Examples
     --------
@@ -105,10 +117,12 @@ def augment(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The images followed by their shifted and/or rotated copies.
 
+    The augmentation of chapter 6, for ``mnist-digit dataset --augment``.
+
     Parameters
     ----------
     images : numpy.ndarray
-        uint8 images (N, 28, 28).
+        The uint8 images (N, 28, 28).
     labels : numpy.ndarray
         Their labels (N,).
     kinds : iterable of str
@@ -119,8 +133,14 @@ def augment(
 
     Returns
     -------
-    images, labels : numpy.ndarray
+    images : numpy.ndarray
         The originals first, then each copy in turn; uint8.
+    labels : numpy.ndarray
+        Their labels.
+
+    See Also
+    --------
+    mnist_dataset : The images to augment.
 
     Examples
     --------
@@ -161,6 +181,8 @@ def augment(
 def save_dataset(path: str | os.PathLike, data: dict[str, np.ndarray]) -> Path:
     """Write the four arrays to a compressed ``.npz`` file.
 
+    Written with ``numpy.savez_compressed``; see the module's description for why.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -172,6 +194,10 @@ def save_dataset(path: str | os.PathLike, data: dict[str, np.ndarray]) -> Path:
     -------
     pathlib.Path
         The file written.
+
+    See Also
+    --------
+    load_dataset : Read it back.
 
     Examples
     --------
@@ -190,6 +216,8 @@ def save_dataset(path: str | os.PathLike, data: dict[str, np.ndarray]) -> Path:
 def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a training-set file written by :func:`save_dataset`, checked.
 
+    Read with ``allow_pickle=False``: nothing in the file is executed.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -204,6 +232,10 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
     ------
     DatasetError
         Missing, unreadable, or not the four arrays of the right shapes.
+
+    See Also
+    --------
+    save_dataset : Write one.
 
     Examples
     --------

@@ -92,15 +92,21 @@ class TrainedModel:
 def features(images: np.ndarray) -> np.ndarray:
     """What every model sees: each 28x28 image as 784 pixels divided by 255.
 
+    The scaling of chapter 7, the same for training and prediction.
+
     Parameters
     ----------
     images : numpy.ndarray
-        uint8 images (N, 28, 28) or rows (N, 784), 0..255.
+        The uint8 images (N, 28, 28) or rows (N, 784), 0..255.
 
     Returns
     -------
     numpy.ndarray
-        float64 (N, 784), 0..1.
+        The features, float64 (N, 784), 0..1.
+
+    See Also
+    --------
+    checks.own_digit.to_mnist : Makes a 28x28 image of any picture.
 
     Examples
     --------
@@ -113,10 +119,16 @@ def features(images: np.ndarray) -> np.ndarray:
 def library_versions() -> dict[str, str]:
     """The installed versions of the libraries a model file depends on.
 
+    Recorded in a model file's metadata and compared on loading.
+
     Returns
     -------
     dict of str to str
-        scikit-learn, numpy, scipy and skops versions.
+        The versions of scikit-learn, numpy, scipy and skops.
+
+    See Also
+    --------
+    check_versions : The comparison.
 
     Examples
     --------
@@ -128,6 +140,8 @@ def library_versions() -> dict[str, str]:
 
 def make_model(kind: str, *, n_jobs: int | None = None, random_state: int = RANDOM_STATE) -> Any:
     """An unfitted model of one kind (see the module's description).
+
+    The kinds and their settings are in the module's description.
 
     Parameters
     ----------
@@ -142,6 +156,10 @@ def make_model(kind: str, *, n_jobs: int | None = None, random_state: int = RAND
     -------
     sklearn.base.ClassifierMixin
         The estimator (a pipeline for ``sgd``).
+
+    See Also
+    --------
+    train_model : Fit one and measure it.
 
     Examples
     --------
@@ -186,6 +204,8 @@ def make_model(kind: str, *, n_jobs: int | None = None, random_state: int = RAND
 def search_space(kind: str) -> dict[str, Any]:
     """The hyperparameters a ``--search`` samples for one kind (a small random search).
 
+    Sampled by ``RandomizedSearchCV`` in :func:`train_model`.
+
     Parameters
     ----------
     kind : str
@@ -195,6 +215,10 @@ def search_space(kind: str) -> dict[str, Any]:
     -------
     dict
         Parameter names of :func:`make_model`'s estimator to lists or scipy distributions.
+
+    See Also
+    --------
+    make_model : The estimator whose parameters these are.
 
     Examples
     --------
@@ -232,6 +256,9 @@ def train_model(
 ) -> TrainedModel:
     """Train one kind of model on a training set and measure it on the test set.
 
+    Trains on :func:`features` of ``X_train``, measures accuracy on ``X_test``, and
+    returns the model with its metadata record, ready for :func:`save_model`.
+
     Parameters
     ----------
     kind : str
@@ -256,6 +283,10 @@ def train_model(
     -------
     TrainedModel
         The fitted estimator, its metadata record and the test set's per-class report.
+
+    See Also
+    --------
+    save_model : Write it to a file.
 
     Examples
     --------
@@ -327,6 +358,8 @@ def _plain(value: Any) -> Any:
 def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     """Write a model file: the estimator by ``skops.io.dump`` plus its metadata record.
 
+    The file is written beside its destination, then renamed: never half-written.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -338,6 +371,10 @@ def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     -------
     pathlib.Path
         The file written.
+
+    See Also
+    --------
+    load_model : Read it back, safely.
 
     Examples
     --------
@@ -367,6 +404,8 @@ def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """A model file's metadata record, without loading the model.
 
+    Read from the file's ``mnist-course.json`` member.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -383,6 +422,10 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     ------
     ModelFileError
         Missing, not a zip, or without a course metadata record.
+
+    See Also
+    --------
+    load_model : The model too.
 
     Examples
     --------
@@ -407,6 +450,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[str]:
     """Compare a metadata record's library versions with the installed ones.
 
+    What :func:`load_model` applies.
+
     Parameters
     ----------
     metadata : dict
@@ -423,6 +468,10 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     ------
     ModelVersionError
         scikit-learn differs: a model must be loaded by the version that trained it.
+
+    See Also
+    --------
+    library_versions : The installed versions.
 
     Examples
     --------
@@ -445,6 +494,9 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
 
 def load_model(path: str | os.PathLike) -> TrainedModel:
     """Load a model file safely: its versions checked, only allowed types trusted.
+
+    The metadata is read and checked before anything is loaded; skops then loads the
+    model without pickle.
 
     Parameters
     ----------
@@ -469,6 +521,11 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     -----
     UserWarning
         NumPy, SciPy or skops differ from the versions that saved it.
+
+    See Also
+    --------
+    save_model : Write one.
+    read_metadata : Only the record.
 
     Examples
     --------

@@ -56,6 +56,9 @@ def predict_digit(
 ) -> Prediction:
     """Predict the digit in one image.
 
+    The image is preprocessed (or only resized), scaled like the training images, and
+    given to the model.
+
     Parameters
     ----------
     estimator : sklearn classifier
@@ -81,6 +84,10 @@ def predict_digit(
     checks.own_digit.UnreadableImage
         A missing file or not an image.
 
+    See Also
+    --------
+    checks.own_digit.to_mnist : The preprocessing.
+
     Examples
     --------
     >>> prediction = predict_digit(model, "my_digit.png")  # doctest: +SKIP
@@ -102,15 +109,21 @@ def predict_digit(
 def as_text(image: np.ndarray) -> str:
     """A 28x28 image drawn in characters, darkest ``" "`` to brightest ``"@"``.
 
+    For ``mnist-digit predict --show`` in a terminal.
+
     Parameters
     ----------
     image : numpy.ndarray
-        uint8 (28, 28).
+        A uint8 image (28, 28).
 
     Returns
     -------
     str
         28 lines of 56 characters (each pixel twice, for a square look).
+
+    See Also
+    --------
+    predict_digit : Its ``image`` is what the model saw.
 
     Examples
     --------
