@@ -52,7 +52,7 @@ class Prediction:
 
 
 def predict_digit(
-    estimator: Any, image: ImageLike, *, preprocess: bool = True, source: str = "image"
+    estimator: Any, image: ImageLike, *, preprocess: bool = True, source: str | None = None
 ) -> Prediction:
     """Predict the digit in one image.
 
@@ -69,8 +69,9 @@ def predict_digit(
         uint8 array that is already MNIST-like can be given with ``preprocess=False``.
     preprocess : bool, default True
         Make it MNIST-like first; False only resizes it to 28x28 gray.
-    source : str, default "image"
-        How the result names the image (a path given as ``image`` names itself).
+    source : str, optional
+        How the result names the image (by default: the path given as ``image``, else
+        ``"image"``).
 
     Returns
     -------
@@ -94,8 +95,9 @@ def predict_digit(
     >>> print(prediction)  # doctest: +SKIP
     my_digit.png: 7 (probability 0.930; top 3: 7 0.930, 1 0.040, 9 0.020)
     """
-    if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
-        source = str(image)
+    if source is None:
+        is_path = isinstance(image, (str, bytes)) or hasattr(image, "__fspath__")
+        source = str(image) if is_path else "image"
     seen = to_mnist(image) if preprocess else plain_resize(image)
     rows = features(seen[np.newaxis])
     classes = tuple(int(c) for c in estimator.classes_)
