@@ -21,6 +21,7 @@ CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["t
     "importlinter"
 ]
 SUBPACKAGES = ("running", "authoring", "grading")
+STUDENT_SUBPACKAGES = ("own_digit",)  # importable by a student's kernel, bound by its own contract
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -38,7 +39,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 def test_the_import_contracts_are_kept():
     completed = lint_imports(ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "2 kept, 0 broken" in completed.stdout
+    assert "3 kept, 0 broken" in completed.stdout
 
 
 def test_a_student_module_importing_the_grader_breaks_the_contract(tmp_path):
@@ -61,7 +62,17 @@ def test_every_top_level_module_is_bound_by_the_student_contract():
     subpackages = {
         path.name for path in (ROOT / "checks").iterdir() if (path / "__init__.py").is_file()
     }
-    assert subpackages == set(SUBPACKAGES)
+    assert subpackages == set(SUBPACKAGES) | set(STUDENT_SUBPACKAGES)
+
+
+def test_every_own_digit_module_but_its_command_line_is_bound_by_its_contract():
+    contract = next(c for c in CONFIG["contracts"] if c["id"] == "own-digit")
+    modules = {
+        f"checks.own_digit.{path.stem}"
+        for path in (ROOT / "checks" / "own_digit").glob("*.py")
+        if path.stem not in ("__init__", "__main__", "cli")
+    }
+    assert modules == set(contract["source_modules"])
 
 
 def test_importing_checks_loads_no_running_authoring_or_grading_module():
