@@ -311,7 +311,8 @@
     ".draw-digit .dd-pad{display:flex;flex-direction:column;gap:.5rem;align-items:flex-start}",
     ".draw-digit .dd-board{cursor:crosshair;background:#fff}",
     ".draw-digit .dd-seen canvas{image-rendering:pixelated;background:#000}",
-    ".draw-digit .dd-caption{font-size:.85rem;color:#666;max-width:280px}",
+    ".draw-digit .dd-side{display:flex;flex-direction:column;gap:.8rem}",
+    ".draw-digit .dd-caption{font-size:.85rem;color:#777;max-width:280px}",
     ".draw-digit .dd-bars{min-width:16rem;font-family:monospace}",
     ".draw-digit .dd-row{display:flex;align-items:center;gap:.4rem;height:1.4rem}",
     ".draw-digit .dd-track{flex:1;background:#eee;height:1rem;border-radius:2px}",
@@ -355,7 +356,8 @@
     clear.type = "button";
     clear.textContent = "Clear";
 
-    var seen = element("div", "dd-seen", container);
+    var column = element("div", "dd-side", container);
+    var seen = element("div", "dd-seen", column);
     var seenTitle = element("div", "dd-caption", seen);
     seenTitle.textContent = "What the model receives (28\u00d728):";
     var preview = element("canvas", "", seen);
@@ -364,7 +366,7 @@
     preview.style.width = "140px";
     preview.style.height = "140px";
 
-    var bars = element("div", "dd-bars", container);
+    var bars = element("div", "dd-bars", column);
     var answer = element("div", "dd-answer", bars);
     var rows = [];
     if (model) {
