@@ -143,7 +143,16 @@ if anywidget is not None:
         def __init__(self, model: Any = None, size: int = 280, **kwargs: Any) -> None:
             weights = {}
             if model is not None:
+                from sklearn.neural_network import MLPClassifier
+
                 from checks.own_digit.draw_model import model_description
+
+                if not isinstance(model, MLPClassifier):
+                    raise TypeError(
+                        "the canvas computes the probabilities of an MLPClassifier only, not of "
+                        f"a {type(model).__name__}: call draw_digit() without a model and "
+                        "predict canvas.digit in Python"
+                    )
 
                 weights = model_description(model)
             super().__init__(size=size, weights=weights, **kwargs)
