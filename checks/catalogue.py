@@ -55,9 +55,14 @@ class Flag:
             return "a string"
         if self.kind == "score":
             label_set = LABEL_SETS[self.labels or ""]
+            also = (
+                " (or a submission: the path of a CSV file ImageId,Label, or such a DataFrame)"
+                if label_set.submission
+                else ""
+            )
             return (
                 f"predictions for {label_set.description}: {label_set.size:,} digit labels "
-                "('0' to '9', or 0 to 9), one per image"
+                f"('0' to '9', or 0 to 9), one per image{also}"
             )
         return f"an array of whole numbers of shape {self.shape}"
 

@@ -184,7 +184,7 @@ def is_right(path: Path, name: str) -> bool:
 def _progress(total: int, verbose: bool) -> Iterator[object]:
     """A tqdm bar that shows only if writing lasts over :data:`_PROGRESS_DELAY` seconds."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text, as chapter 6 uses: it shows in any front end
     except ImportError:  # tqdm is optional: no bar
         tqdm = None
     if tqdm is None or not verbose:

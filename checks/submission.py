@@ -18,6 +18,7 @@ import io
 import math
 import os
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,8 +122,10 @@ def _decode(name: str, content: bytes) -> str:
 
 
 def _is_dataframe(value: object) -> bool:
-    kind = type(value)
-    return kind.__module__.split(".")[0] == "pandas" and kind.__name__ == "DataFrame"
+    """Whether ``value`` is a pandas DataFrame (pandas is not imported for the question)."""
+    pandas = sys.modules.get("pandas")
+    frame_type = getattr(pandas, "DataFrame", None)
+    return isinstance(frame_type, type) and isinstance(value, frame_type)
 
 
 def _frame_text(frame: object) -> str:

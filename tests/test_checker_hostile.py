@@ -223,7 +223,7 @@ def test_a_hostile_flag_id_is_one_line_too(capsys):
 
 
 def test_an_unexpected_error_anywhere_is_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(checker, "judge", _raise)
+    monkeypatch.setattr(checker, "_judged", _raise)  # what check() calls to judge
     assert not checks.check("1.1", 1234)
     out = capsys.readouterr().out
     assert_one_warning_line(out)
