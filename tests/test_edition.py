@@ -163,9 +163,11 @@ def test_every_make_target_of_the_edition_works_and_nothing_deletes_notebooks(
         ["make", "-n", "setup", f"VENV={fresh}"], cwd=edition, capture_output=True, text=True
     )
     assert dry.returncode == 0 and f"-m venv {fresh}" in dry.stdout
-    extras = re.findall(r'-e "\.\[(\w+)\]"', dry.stdout)
+    extras = re.findall(r'-e "\.\[([\w,]+)\]"', dry.stdout)
     project = tomllib.loads((edition / "pyproject.toml").read_text(encoding="utf-8"))
-    assert extras == ["course"], dry.stdout
+    assert extras == ["course,deep"], dry.stdout  # chapter 9's CNN needs Keras: the deep extra
+    deep = project["project"]["optional-dependencies"]["deep"]
+    assert any(pin.startswith("keras") for pin in deep), "chapter 9 needs Keras from `make setup`"
     assert any(
         pin.startswith("jupyter-book")
         for pin in project["project"]["optional-dependencies"]["course"]

@@ -23,7 +23,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 \t$(PYTHON) -m venv $(VENV)
 \t$(BIN)/python -m pip install --quiet --upgrade pip
-\t$(BIN)/python -m pip install --quiet -e ".[course]"
+\t$(BIN)/python -m pip install --quiet -e ".[course,deep]"
 \ttouch $@
 
 # The HTML book, with every chapter executed, into _build/html/ (a notebook that raises fails it).
