@@ -113,6 +113,11 @@ def rgba_from_bytes(data: bytes, size: int) -> np.ndarray | None:
     return np.frombuffer(data, dtype=np.uint8).reshape(size, size, 4).copy()
 
 
+def _as_bytes(value: Any, widget: Any) -> bytes:
+    """The widget's binary value as bytes (ipywidgets hands over a memoryview)."""
+    return bytes(value) if value is not None else b""
+
+
 if anywidget is not None:
 
     class DigitCanvas(anywidget.AnyWidget):
@@ -136,7 +141,8 @@ if anywidget is not None:
 
         _esm = widget_module()
         image = traitlets.List(traitlets.Int(), default_value=[]).tag(sync=True)
-        rgba = traitlets.Bytes(b"").tag(sync=True)
+        # The browser's bytes arrive as a memoryview, which traitlets.Bytes refuses.
+        rgba = traitlets.Bytes(b"").tag(sync=True, from_json=_as_bytes)
         size = traitlets.Int(280).tag(sync=True)
         weights = traitlets.Dict({}).tag(sync=True)
 
