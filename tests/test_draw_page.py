@@ -396,6 +396,15 @@ def test_outside_a_kernel_draw_digit_says_how_to_use_a_file(capsys):
     assert capsys.readouterr().out.strip() == FALLBACK
 
 
+def test_in_a_kernel_without_anywidget_draw_digit_says_what_to_install(capsys, monkeypatch):
+    from checks.own_digit import widget
+
+    monkeypatch.setattr(widget, "in_a_kernel", lambda: True)
+    monkeypatch.setattr(widget, "anywidget", None)
+    assert draw_digit() is None
+    assert capsys.readouterr().out.strip() == widget.NO_ANYWIDGET
+
+
 def test_the_widget_module_draws_and_sends_the_28x28_to_python(browser):
     """The widget's ES module, rendered with a stand-in for the widget model, as anywidget does."""
     page = browser.new_page(viewport={"width": 900, "height": 500})

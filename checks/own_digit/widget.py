@@ -34,6 +34,10 @@ FALLBACK = (
     "widgets cannot run here: save a drawing as a PNG and use "
     "checks.own_digit.to_mnist('my_digit.png')"
 )
+NO_ANYWIDGET = (
+    "the drawing widget needs anywidget (%pip install anywidget, then restart), or save a "
+    "drawing as a PNG and use checks.own_digit.to_mnist('my_digit.png')"
+)
 
 # The widget's ES module: the shared script, then what connects it to the widget's model.
 _GLUE = """
@@ -165,10 +169,8 @@ if anywidget is not None:
             return rgba_from_bytes(self.rgba, self.size)
 
 
-def widgets_can_run() -> bool:
-    """Whether this Python runs in a Jupyter kernel with ``anywidget`` installed."""
-    if anywidget is None:
-        return False
+def in_a_kernel() -> bool:
+    """Whether this Python is a Jupyter kernel (where widgets can be shown)."""
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
@@ -190,8 +192,11 @@ def draw_digit(model: Any = None) -> Any:
         The widget (displayed when it is a cell's last value), or None where widgets cannot run,
         after printing how to fall back to an image file.
     """
-    if not widgets_can_run():
+    if not in_a_kernel():
         print(FALLBACK)
+        return None
+    if anywidget is None:
+        print(NO_ANYWIDGET)
         return None
     if "google.colab" in sys.modules:  # Colab shows anywidget only with its custom manager
         from google.colab import output
