@@ -287,3 +287,54 @@ def test_a_digit_left_sideways_does_not_come_back(mnist, tmp_path):
     photo = photo_of(digit, np.random.default_rng(0))
     sideways = Image.fromarray(photo).transpose(Image.Transpose.ROTATE_90)
     assert correlation(to_mnist(sideways), digit) < 0.5
+
+
+# --- the shipped samples -----------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "checks" / "own_digit" / "samples"
+
+
+def test_the_samples_are_what_their_script_makes():
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(SAMPLES.parent.parent.parent / "benchmarks" / "make_digit_samples.py"),
+            "--check",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+    files = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
+    assert [name[0] for name in files] == list("0123456789")
+    assert "CC0 1.0" in (SAMPLES / "README.md").read_text()
+
+
+def test_every_sample_becomes_an_mnist_digit():
+    turned = 0
+    for path in sorted(SAMPLES.glob("*_*.*")):
+        with Image.open(path) as opened:
+            turned += opened.getexif().get(ORIENTATION, 1) != 1
+        digit = to_mnist(path)
+        rows = np.flatnonzero(digit.any(axis=1))
+        columns = np.flatnonzero(digit.any(axis=0))
+        assert max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1 == 20, path.name
+    assert turned >= 1  # at least one photo is stored sideways with an EXIF tag
+
+
+def test_the_own_digit_api_is_documented_in_numpydoc():
+    import inspect
+
+    from numpydoc.validate import validate
+
+    import checks.own_digit
+
+    for name in checks.own_digit.__all__:
+        member = getattr(checks.own_digit, name)
+        if inspect.isfunction(member):
+            report = validate(f"{member.__module__}.{name}")
+            assert report["errors"] == [], (name, report["errors"])
+            assert "Examples" in report["docstring"], name

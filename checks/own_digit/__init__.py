@@ -2,13 +2,49 @@
 
 In a notebook::
 
-    from checks.own_digit import to_mnist
+    from checks.own_digit import to_mnist, load_model, predict_digit, sample_images
     digit = to_mnist("my_digit.jpg")      # 28x28 uint8, white ink on black, like MNIST
+    model = load_model("mlp.skops")       # made by `mnist-digit train` or save_model
+    print(predict_digit(model.estimator, "my_digit.jpg"))
 
-The command line (``mnist-digit``, or ``python -m checks.own_digit``) lives in
-:mod:`checks.own_digit.cli` and is not imported here.
+Modules, one job each: :mod:`~checks.own_digit.preprocess` (the MNIST recipe),
+:mod:`~checks.own_digit.dataset` (MNIST to a training-set file),
+:mod:`~checks.own_digit.models` (train, save, load), :mod:`~checks.own_digit.predict`,
+:mod:`~checks.own_digit.samples_index` (the shipped sample images). The command line
+(``mnist-digit``, or ``python -m checks.own_digit``) is :mod:`checks.own_digit.cli`, not
+imported here.
 """
 
-from checks.own_digit.preprocess import NoDigitFound, UnreadableImage, preprocess_steps, to_mnist
+from checks.own_digit.models import (
+    ModelFileError,
+    features,
+    load_model,
+    save_model,
+    train_model,
+)
+from checks.own_digit.predict import Prediction, predict_digit
+from checks.own_digit.preprocess import (
+    NoDigitFound,
+    UnreadableImage,
+    plain_resize,
+    preprocess_steps,
+    to_mnist,
+)
+from checks.own_digit.samples_index import sample_images, sample_label
 
-__all__ = ["NoDigitFound", "UnreadableImage", "preprocess_steps", "to_mnist"]
+__all__ = [
+    "ModelFileError",
+    "NoDigitFound",
+    "Prediction",
+    "UnreadableImage",
+    "features",
+    "load_model",
+    "plain_resize",
+    "predict_digit",
+    "preprocess_steps",
+    "sample_images",
+    "sample_label",
+    "save_model",
+    "to_mnist",
+    "train_model",
+]

@@ -63,6 +63,9 @@ class UnreadableImage(ValueError):
 def round_half_up(values: np.ndarray | float) -> np.ndarray:
     """``floor(x + 0.5)``: the rounding of every step, identical in JavaScript.
 
+    Python's ``round`` and NumPy's ``round`` round halves to even (``round(2.5) == 2``);
+    JavaScript's ``Math.round`` rounds them up. ``floor(x + 0.5)`` is the same in both.
+
     Parameters
     ----------
     values : array_like or float
@@ -72,6 +75,10 @@ def round_half_up(values: np.ndarray | float) -> np.ndarray:
     -------
     numpy.ndarray
         The rounded values, float64.
+
+    See Also
+    --------
+    to_mnist : Rounds with it at every step.
 
     Examples
     --------
@@ -87,6 +94,8 @@ def _half_up(value: float) -> int:
 
 def load_gray(image: ImageLike) -> np.ndarray:
     """Step 1: the image upright, alpha composited over white, gray by PIL's "L" formula.
+
+    Step 1 of :func:`to_mnist`.
 
     Parameters
     ----------
@@ -105,6 +114,10 @@ def load_gray(image: ImageLike) -> np.ndarray:
         The path does not exist or is not an image.
     TypeError, ValueError
         An array of another shape or type.
+
+    See Also
+    --------
+    ink_of : Step 2.
 
     Examples
     --------
@@ -164,6 +177,8 @@ def _from_array(array: np.ndarray) -> np.ndarray:
 def border_median(values: np.ndarray) -> float:
     """The median of the pixels within ``max(1, floor(0.05*min(H, W) + 0.5))`` of an edge.
 
+    The background's level, step 2 of :func:`to_mnist`: a digit rarely touches the edges.
+
     Parameters
     ----------
     values : numpy.ndarray
@@ -173,6 +188,10 @@ def border_median(values: np.ndarray) -> float:
     -------
     float
         The median (the mean of the two middle values when their number is even).
+
+    See Also
+    --------
+    ink_of : Uses it twice.
 
     Examples
     --------
@@ -193,6 +212,8 @@ def border_median(values: np.ndarray) -> float:
 def ink_of(gray: np.ndarray) -> np.ndarray:
     """Step 2: the ink, 0 on the background, whichever the paper's polarity.
 
+    Step 2 of :func:`to_mnist`: whatever the paper, the digit becomes bright on black.
+
     Parameters
     ----------
     gray : numpy.ndarray
@@ -204,6 +225,10 @@ def ink_of(gray: np.ndarray) -> np.ndarray:
         ``255 - gray`` on light paper (border median above 127), else ``gray``; minus its own
         border median, clipped at 0.
 
+    See Also
+    --------
+    border_median : The background estimate.
+
     Examples
     --------
     >>> ink_of(np.array([[250.0, 250.0, 250.0], [250.0, 10.0, 250.0], [250.0, 250.0, 250.0]]))[1, 1]
@@ -214,7 +239,10 @@ def ink_of(gray: np.ndarray) -> np.ndarray:
 
 
 def otsu_threshold(ink: np.ndarray) -> int:
-    """Otsu's threshold of the 256-bin histogram of ``floor(ink + 0.5)``; first maximum wins.
+    """Compute Otsu's threshold of the 256-bin histogram of ``floor(ink + 0.5)``.
+
+    Step 3 of :func:`to_mnist`: the threshold that best separates ink from background
+    (the largest between-class variance; the first maximum wins).
 
     Parameters
     ----------
@@ -225,6 +253,10 @@ def otsu_threshold(ink: np.ndarray) -> int:
     -------
     int
         The threshold ``t``: values at or below it are background.
+
+    See Also
+    --------
+    to_mnist : The whole recipe.
 
     Examples
     --------
@@ -264,6 +296,10 @@ def area_resize_axis(values: np.ndarray, size: int, axis: int) -> np.ndarray:
     numpy.ndarray
         The resized image, float64.
 
+    See Also
+    --------
+    to_mnist : Step 5 resizes rows, then columns, with this.
+
     Examples
     --------
     >>> area_resize_axis(np.array([[0.0, 1.0, 2.0, 3.0]]), 2, axis=1).tolist()
@@ -287,6 +323,8 @@ def area_resize_axis(values: np.ndarray, size: int, axis: int) -> np.ndarray:
 def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
     """Every step of :func:`to_mnist`, for pictures of the recipe.
 
+    Each step's output, for pictures of the recipe (chapter 10 draws them side by side).
+
     Parameters
     ----------
     image : str, os.PathLike, PIL.Image.Image or numpy.ndarray
@@ -306,6 +344,10 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
         The image holds no digit (its ink never reaches 32 of 255).
     UnreadableImage
         A path that is missing or not an image.
+
+    See Also
+    --------
+    to_mnist : Only the result.
 
     Examples
     --------
@@ -359,6 +401,9 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
 def to_mnist(image: ImageLike) -> np.ndarray:
     """An image of a digit as MNIST would have it: 28x28, white ink (255) on black (0).
 
+    The recipe of the module's description, step by step as the book's draw-a-digit page
+    runs it in JavaScript.
+
     Parameters
     ----------
     image : str, os.PathLike, PIL.Image.Image or numpy.ndarray
@@ -380,7 +425,8 @@ def to_mnist(image: ImageLike) -> np.ndarray:
 
     See Also
     --------
-    preprocess_steps : the same, with every intermediate image.
+    preprocess_steps : The same, with every intermediate image.
+    plain_resize : The naive way, for comparison.
 
     Examples
     --------
@@ -391,3 +437,32 @@ def to_mnist(image: ImageLike) -> np.ndarray:
     ((28, 28), dtype('uint8'), 255)
     """
     return preprocess_steps(image)["mnist"]
+
+
+def plain_resize(image: ImageLike) -> np.ndarray:
+    """The naive way, for comparison: the whole image gray and resized to 28x28, nothing else.
+
+    No inversion, no crop, no centring: what a model receives when its user skips
+    :func:`to_mnist`. Bilinear resize by Pillow of the gray image of :func:`load_gray`.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, PIL.Image.Image or numpy.ndarray
+        As for :func:`to_mnist`.
+
+    Returns
+    -------
+    numpy.ndarray
+        28x28 uint8.
+
+    See Also
+    --------
+    to_mnist : The recipe that makes an image MNIST-like.
+
+    Examples
+    --------
+    >>> plain_resize(np.full((100, 80), 255, dtype=np.uint8)).max()
+    np.uint8(255)
+    """
+    gray = Image.fromarray(load_gray(image).astype(np.uint8))
+    return np.asarray(gray.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
