@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
+import time
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from conftest import BUILD, ROOT, make_book
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from test_jupyterlab import lab, wait_until_idle  # noqa: F401 (lab: a fixture)
 
 from checks.authoring import draw_page
 from checks.own_digit import NoDigitFound, to_mnist
@@ -224,10 +228,15 @@ def reuse_the_users_trained_model() -> None:
             shutil.copy(users / name, cache_folder() / name)
 
 
-@pytest.fixture(scope="module")
-def draw_book(tmp_path_factory) -> Path:
-    """A small book with the course's configuration: the draw page and one other page."""
+@pytest.fixture(scope="session")
+def trained_model_reused() -> None:
+    """Before a book is built: the user's trained draw model, when there is one, is reused."""
     reuse_the_users_trained_model()
+
+
+@pytest.fixture(scope="module")
+def draw_book(trained_model_reused, tmp_path_factory) -> Path:
+    """A small book with the course's configuration: the draw page and one other page."""
     book = tmp_path_factory.mktemp("draw-book")
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
@@ -307,8 +316,10 @@ def test_clear_empties_the_image(offline_page):
 
 
 def scripts_of(html: Path) -> list[str]:
-    text = html.read_text(encoding="utf-8")
-    return [name for name in (draw_page.MODEL, draw_page.SCRIPT) if name in text]
+    """Which of the draw page's two scripts a page loads (by its <script src=...> tags)."""
+    sources = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html.read_text(encoding="utf-8"))
+    names = [source.split("?")[0].rsplit("/", 1)[-1] for source in sources]
+    return [name for name in (draw_page.MODEL, draw_page.SCRIPT) if name in names]
 
 
 def test_only_the_draw_page_loads_the_model(draw_book):
@@ -318,7 +329,9 @@ def test_only_the_draw_page_loads_the_model(draw_book):
     assert not list((draw_book / "_static").rglob(draw_page.MODEL))
 
 
-def test_no_page_of_the_course_book_but_the_draw_page_loads_the_model(built_book):
+def test_no_page_of_the_course_book_but_the_draw_page_loads_the_model(
+    trained_model_reused, built_book
+):
     loading = {
         str(page.relative_to(built_book)) for page in built_book.rglob("*.html") if scripts_of(page)
     }
@@ -356,7 +369,7 @@ def test_the_widget_hands_python_the_28x28_and_the_canvas():
     assert canvas.digit.dtype == np.uint8
     assert np.array_equal(canvas.digit, values.reshape(28, 28))
     pixels = np.random.default_rng(0).integers(0, 256, (40, 40, 4), dtype=np.uint8)
-    canvas.rgba = pixels.tobytes()
+    canvas.set_state({"rgba": memoryview(pixels.tobytes())})  # as ipywidgets hands it over
     assert np.array_equal(canvas.canvas_rgba, pixels)
 
 
@@ -381,6 +394,15 @@ def test_the_widget_carries_a_given_model():
 def test_outside_a_kernel_draw_digit_says_how_to_use_a_file(capsys):
     assert draw_digit() is None
     assert capsys.readouterr().out.strip() == FALLBACK
+
+
+def test_in_a_kernel_without_anywidget_draw_digit_says_what_to_install(capsys, monkeypatch):
+    from checks.own_digit import widget
+
+    monkeypatch.setattr(widget, "in_a_kernel", lambda: True)
+    monkeypatch.setattr(widget, "anywidget", None)
+    assert draw_digit() is None
+    assert capsys.readouterr().out.strip() == widget.NO_ANYWIDGET
 
 
 def test_the_widget_module_draws_and_sends_the_28x28_to_python(browser):
@@ -418,3 +440,52 @@ def test_the_widget_module_draws_and_sends_the_28x28_to_python(browser):
     rgba = np.frombuffer(base64.b64decode(sent["rgba"]), dtype=np.uint8).reshape(280, 280, 4)
     assert sent["count"] >= 3  # on mounting, on Clear, after the stroke
     assert sent["image"] == to_mnist(rgba).ravel().tolist()
+
+
+@pytest.mark.slow
+def test_the_widget_in_jupyterlab_gives_python_what_to_mnist_gives(lab, browser):  # noqa: F811
+    """In a real JupyterLab: draw a 7 in draw_digit()'s widget, read it back in the kernel."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from checks.own_digit.widget import draw_digit\ncanvas = draw_digit()\ncanvas"
+        ),
+        nbformat.v4.new_code_cell(
+            "from checks.own_digit import to_mnist\n"
+            "same = bool((to_mnist(canvas.canvas_rgba) == canvas.digit).all())\n"
+            "print('widget:', same, int(canvas.digit.sum()))"
+        ),
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, lab.root / "draw.ipynb")
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(f"{lab.url}/lab/tree/draw.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    time.sleep(2)
+    if page.locator(".jp-Dialog").count():  # JupyterLab may still ask which kernel to start
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+    wait_until_idle(page, 90)
+    cells = page.locator(".jp-CodeCell")
+    cells.nth(0).locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    try:
+        page.wait_for_selector(".jp-OutputArea .dd-board", timeout=120_000)
+    finally:
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT.with_name("draw_widget_jupyterlab.png")))
+    draw(page, DIGITS["7"])
+    time.sleep(1)  # the widget's state reaches the kernel
+    cells.nth(1).locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    output = cells.nth(1).locator(".jp-OutputArea-output").first
+    output.filter(has_text="widget:").wait_for(timeout=60_000)
+    text = output.inner_text()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT.with_name("draw_widget_jupyterlab.png")))
+    page.close()
+    assert text.startswith("widget: True"), text
+    assert int(text.split()[-1]) > 0

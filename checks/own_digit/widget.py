@@ -34,6 +34,10 @@ FALLBACK = (
     "widgets cannot run here: save a drawing as a PNG and use "
     "checks.own_digit.to_mnist('my_digit.png')"
 )
+NO_ANYWIDGET = (
+    "the drawing widget needs anywidget (%pip install anywidget, then restart), or save a "
+    "drawing as a PNG and use checks.own_digit.to_mnist('my_digit.png')"
+)
 
 # The widget's ES module: the shared script, then what connects it to the widget's model.
 _GLUE = """
@@ -113,6 +117,11 @@ def rgba_from_bytes(data: bytes, size: int) -> np.ndarray | None:
     return np.frombuffer(data, dtype=np.uint8).reshape(size, size, 4).copy()
 
 
+def _as_bytes(value: Any, widget: Any) -> bytes:
+    """The widget's binary value as bytes (ipywidgets hands over a memoryview)."""
+    return bytes(value) if value is not None else b""
+
+
 if anywidget is not None:
 
     class DigitCanvas(anywidget.AnyWidget):
@@ -136,7 +145,8 @@ if anywidget is not None:
 
         _esm = widget_module()
         image = traitlets.List(traitlets.Int(), default_value=[]).tag(sync=True)
-        rgba = traitlets.Bytes(b"").tag(sync=True)
+        # The browser's bytes arrive as a memoryview, which traitlets.Bytes refuses.
+        rgba = traitlets.Bytes(b"").tag(sync=True, from_json=_as_bytes)
         size = traitlets.Int(280).tag(sync=True)
         weights = traitlets.Dict({}).tag(sync=True)
 
@@ -168,10 +178,8 @@ if anywidget is not None:
             return rgba_from_bytes(self.rgba, self.size)
 
 
-def widgets_can_run() -> bool:
-    """Whether this Python runs in a Jupyter kernel with ``anywidget`` installed."""
-    if anywidget is None:
-        return False
+def in_a_kernel() -> bool:
+    """Whether this Python is a Jupyter kernel (where widgets can be shown)."""
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
@@ -193,8 +201,11 @@ def draw_digit(model: Any = None) -> Any:
         The widget (displayed when it is a cell's last value), or None where widgets cannot run,
         after printing how to fall back to an image file.
     """
-    if not widgets_can_run():
+    if not in_a_kernel():
         print(FALLBACK)
+        return None
+    if anywidget is None:
+        print(NO_ANYWIDGET)
         return None
     if "google.colab" in sys.modules:  # Colab shows anywidget only with its custom manager
         from google.colab import output
