@@ -24,7 +24,7 @@ from checks.authoring import draw_page
 from checks.own_digit import NoDigitFound, to_mnist
 from checks.own_digit.draw_model import (
     cache_folder,
-    cache_key,
+    cached_model_path,
     load_or_train_draw_model,
     model_description,
 )
@@ -221,11 +221,10 @@ def reuse_the_users_trained_model() -> None:
     train the MLP again (minutes); the user's folder is only read.
     """
     users = Path.home() / ".cache" / "mnist-course" / "draw-model"
-    for suffix in (".skops", ".json"):
-        name = f"mlp-{cache_key()}{suffix}"
-        if (users / name).is_file() and not (cache_folder() / name).exists():
-            cache_folder().mkdir(parents=True, exist_ok=True)
-            shutil.copy(users / name, cache_folder() / name)
+    name = cached_model_path().name
+    if (users / name).is_file() and not cached_model_path().exists():
+        cache_folder().mkdir(parents=True, exist_ok=True)
+        shutil.copy(users / name, cached_model_path())
 
 
 @pytest.fixture(scope="session")
@@ -289,9 +288,9 @@ def test_the_draw_page_predicts_as_python_does(offline_page):
         assert rgba[..., :3].min() < 64, "nothing was drawn"
         image = to_mnist(rgba)
         assert state["image"] == image.ravel().tolist(), f"the 28x28 differ for the {digit}"
-        expected = draw_model.model.predict_proba(image.reshape(1, 784) / 255.0)[0]
+        expected = draw_model.estimator.predict_proba(image.reshape(1, 784) / 255.0)[0]
         np.testing.assert_allclose(state["probabilities"], expected, rtol=0, atol=1e-9)
-        assert state["predicted"] == int(draw_model.model.classes_[np.argmax(expected)])
+        assert state["predicted"] == int(draw_model.estimator.classes_[np.argmax(expected)])
         predicted[digit] = state["predicted"]
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

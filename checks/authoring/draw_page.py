@@ -59,9 +59,7 @@ def _write_assets(app: Any) -> None:
     logger = logging.getLogger(__name__)
     logger.info(f"draw page: the MLP (trained once, then read from {cache_folder()})")
     draw_model = load_or_train_draw_model()
-    logger.info(
-        f"draw page: {draw_model.n_weights:,} weights, test accuracy {draw_model.test_accuracy:.4f}"
-    )
+    logger.info(f"draw page: the MLP's test accuracy {draw_model.metadata['test_accuracy']:.4f}")
     folder = asset_folder(app.confdir)
     atomic_write_text(folder / SCRIPT, SOURCE.read_text(encoding="utf-8"))
     atomic_write_text(folder / MODEL, model_js(draw_model))

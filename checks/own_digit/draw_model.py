@@ -1,10 +1,12 @@
-"""The draw page's model: an MLP the course trains on MNIST, cached, and its forward pass.
+"""The draw page's model: the course's MLP (``mnist-digit train --model mlp``), cached.
 
 The book's "Draw a digit" page and the notebook's drawing widget run this model in the browser.
-It is trained once per set of library versions (a rebuild of the book does not retrain), cached in
-``~/.cache/mnist-course/draw-model/`` (``$XDG_CACHE_HOME`` is honoured) as a skops file, and
-written for the browser by :func:`model_js` as a ``.js`` file whose weights are the exact float64
-values, base64-encoded (a ``<script>`` loads from ``file://``, a ``fetch()`` of JSON does not).
+It is the ``mlp`` of :mod:`checks.own_digit.models` (one hidden layer of 100 ReLU units, trained
+on MNIST's 60,000 training images / 255), trained once per set of library versions, so that a
+rebuild of the book does not retrain, and kept as a course model file in
+``~/.cache/mnist-course/draw-model/`` (``$XDG_CACHE_HOME`` is honoured). :func:`model_js` writes
+it for the browser as a ``.js`` file of exact float64 weights in base64 (a ``<script>`` loads from
+``file://``, a ``fetch()`` of JSON does not).
 """
 
 from __future__ import annotations
@@ -12,74 +14,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from checks.files import atomic_write_bytes, atomic_write_text, course_cache_dir
+from checks.files import course_cache_dir
+from checks.own_digit.models import (
+    RANDOM_STATE,
+    TrainedModel,
+    library_versions,
+    load_model,
+    make_model,
+    save_model,
+    train_model,
+)
 
 if TYPE_CHECKING:
     from sklearn.neural_network import MLPClassifier
 
-HIDDEN_UNITS = 100
-RANDOM_STATE = 42
-N_TRAIN = 60_000
+KIND = "mlp"
 # What the JavaScript reads: ``window.MNIST_DRAW_MODEL``.
 JS_GLOBAL = "MNIST_DRAW_MODEL"
-_TRUSTED = ["sklearn.neural_network._stochastic_optimizers.AdamOptimizer"]
-
-
-@dataclass(frozen=True)
-class DrawModel:
-    """The trained MLP and what was measured when it was trained.
-
-    Attributes
-    ----------
-    model : MLPClassifier
-        One hidden layer of 100 relu units, trained on MNIST's 60,000 training images / 255.
-    test_accuracy : float
-        Its accuracy on MNIST's 10,000 test images.
-    train_seconds : float
-        The wall time its training took.
-    versions : dict of str to str
-        The library versions it was trained with (part of its cache key).
-    """
-
-    model: MLPClassifier
-    test_accuracy: float
-    train_seconds: float
-    versions: dict[str, str]
-
-    @property
-    def n_weights(self) -> int:
-        """The number of weights and biases (784*100 + 100 + 100*10 + 10)."""
-        coefs, intercepts = self.model.coefs_, self.model.intercepts_
-        return sum(a.size for a in coefs) + sum(b.size for b in intercepts)
-
-
-def model_settings() -> dict[str, object]:
-    """The MLP's settings: one home for them, also part of the cache key."""
-    return {
-        "hidden_layer_sizes": (HIDDEN_UNITS,),
-        "activation": "relu",
-        "random_state": RANDOM_STATE,
-    }
-
-
-def library_versions() -> dict[str, str]:
-    """The versions of the libraries that shape the trained weights."""
-    return {name: metadata.version(name) for name in ("numpy", "scipy", "scikit-learn")}
 
 
 def cache_key() -> str:
-    """A short digest of the settings and the library versions: a new one retrains."""
+    """A short digest of the MLP's settings and the library versions: a new one retrains."""
+    settings = make_model(KIND).get_params()
     described = json.dumps(
-        {"settings": model_settings(), "versions": library_versions(), "n_train": N_TRAIN},
+        {"kind": KIND, "settings": settings, "versions": library_versions()},
         sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
@@ -89,84 +54,32 @@ def cache_folder() -> Path:
     return course_cache_dir() / "draw-model"
 
 
-def train_draw_model(data_dir: str | Path | None = None) -> DrawModel:
-    """Train the MLP on MNIST's 60,000 training images scaled to 0..1, and measure it.
-
-    Parameters
-    ----------
-    data_dir : str or path, optional
-        A folder of the MNIST IDX files, as for :func:`checks.mnist.fetch_mnist`.
-
-    Returns
-    -------
-    DrawModel
-        The fitted model, its test accuracy and training time.
-    """
-    from sklearn.neural_network import MLPClassifier
-
-    from checks.mnist import fetch_mnist
-
-    mnist = fetch_mnist(data_dir, verbose=False)
-    X = mnist.data / 255.0
-    y = mnist.target
-    model = MLPClassifier(**model_settings())
-    started = time.perf_counter()
-    model.fit(X[:N_TRAIN], y[:N_TRAIN])
-    seconds = time.perf_counter() - started
-    accuracy = float(model.score(X[N_TRAIN:], y[N_TRAIN:]))
-    return DrawModel(model, accuracy, seconds, library_versions())
+def cached_model_path() -> Path:
+    """The model file for the installed libraries (it may not exist yet)."""
+    return cache_folder() / f"{KIND}-{cache_key()}.skops"
 
 
-def load_or_train_draw_model(data_dir: str | Path | None = None) -> DrawModel:
+def load_or_train_draw_model(data_dir: str | None = None) -> TrainedModel:
     """The cached draw model for the installed libraries, trained and cached on first use.
 
     Parameters
     ----------
-    data_dir : str or path, optional
+    data_dir : str, optional
         A folder of the MNIST IDX files, used only when the model must be trained.
 
     Returns
     -------
-    DrawModel
-        The model and its measurements.
+    TrainedModel
+        The fitted MLP and its metadata (``test_accuracy``, ``training_seconds``, versions).
     """
-    import skops.io
+    from checks.own_digit.dataset import mnist_dataset
 
-    folder = cache_folder()
-    key = cache_key()
-    weights, record = folder / f"mlp-{key}.skops", folder / f"mlp-{key}.json"
-    if weights.is_file() and record.is_file():
-        recorded = json.loads(record.read_text(encoding="utf-8"))
-        model = skops.io.load(weights, trusted=_trusted_types(weights))
-        return DrawModel(
-            model, recorded["test_accuracy"], recorded["train_seconds"], recorded["versions"]
-        )
-    trained = train_draw_model(data_dir)
-    atomic_write_bytes(weights, skops.io.dumps(trained.model))
-    atomic_write_text(
-        record,
-        json.dumps(
-            {
-                "test_accuracy": trained.test_accuracy,
-                "train_seconds": trained.train_seconds,
-                "versions": trained.versions,
-                "settings": model_settings(),
-            },
-            indent=1,
-        ),
-    )
+    path = cached_model_path()
+    if path.is_file():
+        return load_model(path)
+    trained = train_model(KIND, mnist_dataset(data_dir=data_dir), random_state=RANDOM_STATE)
+    save_model(path, trained)
     return trained
-
-
-def _trusted_types(path: Path) -> list[str]:
-    """The types in the file, refused unless each is one this module expects."""
-    import skops.io
-
-    found = skops.io.get_untrusted_types(file=path)
-    unexpected = sorted(set(found) - set(_TRUSTED))
-    if unexpected:
-        raise ValueError(f"{path} holds unexpected types {unexpected}: delete it to retrain")
-    return found
 
 
 def predict_proba(model: MLPClassifier, image: np.ndarray) -> np.ndarray:
@@ -238,13 +151,13 @@ def model_description(model: MLPClassifier, test_accuracy: float | None = None) 
     }
 
 
-def model_js(draw_model: DrawModel) -> str:
+def model_js(trained: TrainedModel) -> str:
     """The draw model as a script that sets ``window.MNIST_DRAW_MODEL`` (exact float64 weights).
 
     Parameters
     ----------
-    draw_model : DrawModel
-        The trained model.
+    trained : TrainedModel
+        The draw model, from :func:`load_or_train_draw_model`.
 
     Returns
     -------
@@ -252,8 +165,8 @@ def model_js(draw_model: DrawModel) -> str:
         JavaScript source for a ``<script>`` tag (it loads from ``file://``, where a ``fetch()``
         of JSON is refused).
     """
-    described = model_description(draw_model.model, draw_model.test_accuracy)
-    described["versions"] = draw_model.versions
+    described = model_description(trained.estimator, trained.metadata["test_accuracy"])
+    described["versions"] = trained.metadata["versions"]
     return (
         "// The draw page's MLP, written when the book was built (checks.own_digit.draw_model).\n"
         f"window.{JS_GLOBAL} = {json.dumps(described)};\n"
