@@ -215,6 +215,12 @@ _book_build: subprocess.Popen | None = None
 _book_log = _SCRATCH / "book-build.log"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The tests of the built book run last, so the others (the solutions' runs first of all)
+    # use the time it takes to build.
+    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     global _book_build
     if session.config.option.collectonly:
