@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from checks.files import shown_path
 from checks.kaggle import N_TEST_ROWS, SUBMISSION_COLUMNS, SUBMISSION_HEADER
 
 #: A submission of 28,000 rows is about 200 KB; a file over this size is refused unread.
@@ -66,9 +67,11 @@ def _size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-def _read_file(path: Path) -> bytes:
-    """The file's bytes, or a :class:`SubmissionError` saying why it cannot be a submission."""
-    name = str(path)
+def _read_file(path: Path, name: str) -> bytes:
+    """The file's bytes, or a :class:`SubmissionError` saying why it cannot be a submission.
+
+    ``name`` is the path as messages quote it (:func:`checks.files.shown_path`).
+    """
     try:
         info = os.stat(path)
     except ValueError:  # an embedded NUL byte
@@ -399,8 +402,8 @@ def read_submission(source: object) -> np.ndarray:
             ],
         )
     path = Path(source)
-    name = _clip(str(source) if isinstance(source, str) else str(path), 80)
-    content = _read_file(path)
+    name = shown_path(source)
+    content = _read_file(path, name)
     return _parse(name, _decode(name, content), first_row=2)
 
 
@@ -428,7 +431,7 @@ def validate_submission(source: object) -> bool:
     True
     """
     try:
-        shown = "the DataFrame" if _is_dataframe(source) else _clip(str(source), 80)
+        shown = "the DataFrame" if _is_dataframe(source) else shown_path(source)
     except Exception:
         shown = "this value"
     try:
