@@ -184,8 +184,19 @@ class _Problems:
         return f"{len(self.found):,} rows {self.several}: {shown}{tail}"
 
 
+def _plain(text: str) -> bool:
+    """Whether ``text`` is written as Kaggle reads numbers: ASCII, without ``_`` separators.
+
+    Python's ``int`` and ``float`` also read ``'0_7'``, a full-width seven (U+FF17) and an
+    Arabic-Indic seven (U+0667) as 7; Kaggle's parser does not.
+    """
+    return text.isascii() and "_" not in text
+
+
 def _whole_number(text: str) -> int | None:
-    """``'7'`` or ``'7.0'`` as 7; None for anything that is not a whole number."""
+    """``'7'`` or ``'7.0'`` as 7; None for anything that is not a whole number written plainly."""
+    if not _plain(text):
+        return None
     try:
         return int(text)
     except ValueError:
@@ -198,6 +209,7 @@ def _whole_number(text: str) -> int | None:
 
 
 def _is_number(text: str) -> bool:
+    """Whether Python reads ``text`` as a number (``'0_7'`` and a full-width 7 included)."""
     try:
         float(text)
     except ValueError:
@@ -292,6 +304,11 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             lambda value: f"the label {_clip(value)!r} is text, not a digit 0-9",
             "have a label that is text, not a digit 0-9",
         ),
+        "label_digits": _Problems(
+            lambda value: f"the label {_clip(value)!r} is not written with the ASCII digits "
+            "0-9 (Kaggle reads no other)",
+            "have a label not written with the ASCII digits 0-9 (Kaggle reads no other)",
+        ),
         "label_range": _Problems(
             lambda value: f"the label {_clip(value)!r} is not a digit 0-9",
             "have a label that is not a digit 0-9",
@@ -320,7 +337,10 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             image_id = None
         label = _whole_number(label_text)
         if label is None or not 0 <= label <= 9:
-            kinds["label_range" if _is_number(label_text) else "label_text"].add(where, label_text)
+            kind = "label_text"
+            if _is_number(label_text):
+                kind = "label_range" if _plain(label_text) else "label_digits"
+            kinds[kind].add(where, label_text)
             label = None
         if image_id is not None:
             rows_of.setdefault(image_id, []).append(number)
