@@ -238,7 +238,14 @@ def _header_problem(header: list[str]) -> tuple[str | None, tuple[int, int] | No
         positions = (lowered.index("imageid"), lowered.index("label"))
         if len(header) > 2:
             extra = [cell for cell in header if cell.lower() not in ("imageid", "label")]
-            problem += f": only these two columns, not {', '.join(map(repr, extra))}"
+            repeated = [
+                f"{cell!r} twice" if lowered.count(cell.lower()) == 2 else f"{cell!r} "
+                f"{lowered.count(cell.lower())} times"
+                for cell in dict.fromkeys(header)
+                if cell.lower() in ("imageid", "label") and lowered.count(cell.lower()) > 1
+            ]
+            shown = ", ".join([*map(repr, extra), *repeated])
+            problem += f": only these two columns, each once, not {shown}"
             if "" in extra:
                 problem += " (an index column: use to_csv(..., index=False))"
         elif positions != (0, 1):
