@@ -139,7 +139,45 @@ def _frame_text(frame: object) -> str:
         raise SubmissionError(
             name, [f"expected {N_TEST_ROWS:,} rows and 2 columns, found {rows:,} x {columns:,}"]
         )
+    if _text_size_over(frame, MAX_BYTES):
+        raise SubmissionError(
+            name,
+            [
+                f"it would be over {_size_text(MAX_BYTES)} of CSV text, far more than a "
+                f"submission of {N_TEST_ROWS:,} rows (about 200 KB): are its cells digits?"
+            ],
+        )
     return frame.to_csv(index=False, lineterminator="\n")  # type: ignore[attr-defined]
+
+
+#: The longest text ``to_csv`` writes for a float or a complex number.
+_FLOAT_WIDTH, _COMPLEX_WIDTH = 24, 50
+
+
+def _text_size_over(frame: object, limit: int) -> bool:
+    """Whether ``frame`` as CSV text may be over ``limit`` characters, found without writing it.
+
+    Numbers are counted by their widest text (an int column by its minimum and maximum), other
+    cells one by one, stopping as soon as the count is over ``limit``: a DataFrame of long text
+    cells is refused like a file over :data:`MAX_BYTES`, before 28 MB of CSV text is built.
+    """
+    rows, columns = frame.shape  # type: ignore[attr-defined]
+    size = rows * columns  # the commas and line ends
+    for position in range(columns):
+        column = frame.iloc[:, position]  # type: ignore[attr-defined]
+        kind = getattr(column.dtype, "kind", "O")
+        if kind in "biu" and rows:
+            size += rows * max(len(str(column.min())), len(str(column.max())))
+        elif kind in "fc":
+            size += rows * (_FLOAT_WIDTH if kind == "f" else _COMPLEX_WIDTH)
+        else:
+            for value in column.to_numpy(dtype=object, copy=False):
+                size += len(str(value))
+                if size > limit:
+                    return True
+        if size > limit:
+            return True
+    return False
 
 
 def is_submission_source(value: object) -> bool:
