@@ -277,8 +277,9 @@ def _header_problem(header: list[str]) -> tuple[str | None, tuple[int, int] | No
         if len(header) > 2:
             extra = [cell for cell in header if cell.lower() not in ("imageid", "label")]
             repeated = [
-                f"{cell!r} twice" if lowered.count(cell.lower()) == 2 else f"{cell!r} "
-                f"{lowered.count(cell.lower())} times"
+                f"{cell!r} twice"
+                if lowered.count(cell.lower()) == 2
+                else f"{cell!r} {lowered.count(cell.lower())} times"
                 for cell in dict.fromkeys(header)
                 if cell.lower() in ("imageid", "label") and lowered.count(cell.lower()) > 1
             ]
@@ -350,8 +351,10 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             "have a label that is text, not a digit 0-9",
         ),
         "label_digits": _Problems(
-            lambda value: f"the label {_clip(value)!r} is not written with the ASCII digits "
-            "0-9 (Kaggle reads no other)",
+            lambda value: (
+                f"the label {_clip(value)!r} is not written with the ASCII digits "
+                "0-9 (Kaggle reads no other)"
+            ),
             "have a label not written with the ASCII digits 0-9 (Kaggle reads no other)",
         ),
         "label_range": _Problems(
