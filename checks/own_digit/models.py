@@ -468,6 +468,8 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     ------
     ModelVersionError
         scikit-learn differs: a model must be loaded by the version that trained it.
+    ModelFileError
+        The record's ``versions`` is not a table of library names and versions.
 
     See Also
     --------
@@ -480,6 +482,11 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     """
     installed = library_versions()
     recorded = metadata.get("versions") or {}
+    if not isinstance(recorded, dict):
+        raise ModelFileError(
+            f"{source} is not a course model file: its versions record is a "
+            f"{type(recorded).__name__}, not a table of library versions"
+        )
     if recorded.get("scikit-learn") != installed["scikit-learn"]:
         raise ModelVersionError(
             f"{source} was trained with scikit-learn {recorded.get('scikit-learn')}, this is "
