@@ -22,7 +22,8 @@ JavaScript and a test compares both (see ``docs`` of :func:`preprocess_steps`). 
    ``t`` on the 256-bin histogram of ``floor(ink + 0.5)`` (for each ``t``: ``w0``, ``w1`` the
    counts at or below and above ``t``, ``s0`` the sum of ``i*hist[i]`` at or below, ``S`` the
    total; ``var = w0*w1*(s0/w0 - (S - s0)/w1)**2``, 0 when ``w0`` or ``w1`` is 0; the first
-   maximum wins). Pixels with ``ink <= t`` become 0, the others keep their value.
+   maximum wins). Pixels with ``ink <= t`` become 0, the others keep their value. Fewer than
+   :data:`MIN_INK_PIXELS` (5) pixels left is a dot, not a digit (:class:`NoDigitFound`).
 4. **Crop** to the bounding box of the non-zero pixels; rescale ``x*255/max``.
 5. **Resize** so that the longer side ``m`` is 20: ``(max(1, floor(h*20/m + 0.5)),
    max(1, floor(w*20/m + 0.5)))``, by exact area averaging, rows then columns (see
@@ -56,6 +57,10 @@ BOX = 20  # the longer side of the digit in the frame
 CENTRE = 14.0  # where the centre of mass is put (row and column, scipy.ndimage convention)
 BORDER_FRACTION = 0.05  # the border whose median is the background
 MIN_INK = 32  # below this maximum ink (0..255), the image holds no digit
+#: Fewer pixels than this above the threshold (step 3) are a dot, not a digit. Of MNIST's 70,000
+#: digits, fed to this recipe, the fewest keep 20 pixels above it (in a 20-pixel box); a digit
+#: written at half that size keeps a quarter of them: 20 / 4 = 5.
+MIN_INK_PIXELS = 5
 #: The largest image read, in pixels: 40 megapixels (a phone's photo has 12). The recipe holds a
 #: few float64 copies of the image, about 1.5 GB at this size, within the course's 3 GB.
 MAX_PIXELS = 40_000_000
@@ -386,7 +391,8 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
     Raises
     ------
     NoDigitFound
-        The image holds no digit (its ink never reaches 32 of 255).
+        The image holds no digit (its ink never reaches 32 of 255), or only a dot (fewer than
+        :data:`MIN_INK_PIXELS` pixels above the threshold).
     UnreadableImage
         A path that is missing or not an image.
 
@@ -413,6 +419,12 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
         )
     threshold = otsu_threshold(ink)
     thresholded = np.where(ink > threshold, ink, 0.0)
+    count = int(np.count_nonzero(thresholded))
+    if count < MIN_INK_PIXELS:
+        raise NoDigitFound(
+            "no digit found: what stands out from the background is a dot of "
+            f"{count} pixel{'' if count == 1 else 's'}, not a digit"
+        )
     rows = np.flatnonzero(thresholded.any(axis=1))
     columns = np.flatnonzero(thresholded.any(axis=0))
     cropped = thresholded[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
