@@ -58,3 +58,43 @@ def course_cache_dir() -> Path:
     """The course's folder in the user's cache: ``$XDG_CACHE_HOME/mnist-course`` (``~/.cache``)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "mnist-course"
+
+
+def shown_path(path: object, length: int = 80) -> str:
+    r"""A path as a message quotes it: on one line, at most ``length`` characters.
+
+    A control character (a newline, a tab) is written as its escape (``\n``), so a message
+    stays on one line; a longer path keeps its start and its end (the file's name) around
+    ``...``.
+
+    Parameters
+    ----------
+    path : object
+        A path (``str`` or path-like), or anything: it is shown as ``os.fspath`` or ``str`` gives.
+    length : int, default 80
+        The longest text returned.
+
+    Returns
+    -------
+    str
+        The path, escaped and shortened.
+
+    Examples
+    --------
+    >>> print(shown_path("no\nsuch.csv"))
+    no\nsuch.csv
+    >>> len(shown_path("s" * 10_000))
+    80
+    """
+    try:
+        text = os.fsdecode(path) if isinstance(path, str | bytes | os.PathLike) else str(path)
+    except Exception:
+        text = "this value"
+    text = "".join(
+        character if character.isprintable() else character.encode("unicode_escape").decode()
+        for character in text
+    )
+    if len(text) <= length:
+        return text
+    head = (length - 3) // 2
+    return text[:head] + "..." + text[len(text) - (length - 3 - head) :]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from checks.files import shown_path
 from checks.kaggle import N_TEST_ROWS, SUBMISSION_COLUMNS, SUBMISSION_HEADER
 
 #: A submission of 28,000 rows is about 200 KB; a file over this size is refused unread.
@@ -66,9 +67,11 @@ def _size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-def _read_file(path: Path) -> bytes:
-    """The file's bytes, or a :class:`SubmissionError` saying why it cannot be a submission."""
-    name = str(path)
+def _read_file(path: Path, name: str) -> bytes:
+    """The file's bytes, or a :class:`SubmissionError` saying why it cannot be a submission.
+
+    ``name`` is the path as messages quote it (:func:`checks.files.shown_path`).
+    """
     try:
         info = os.stat(path)
     except ValueError:  # an embedded NUL byte
@@ -136,7 +139,45 @@ def _frame_text(frame: object) -> str:
         raise SubmissionError(
             name, [f"expected {N_TEST_ROWS:,} rows and 2 columns, found {rows:,} x {columns:,}"]
         )
+    if _text_size_over(frame, MAX_BYTES):
+        raise SubmissionError(
+            name,
+            [
+                f"it would be over {_size_text(MAX_BYTES)} of CSV text, far more than a "
+                f"submission of {N_TEST_ROWS:,} rows (about 200 KB): are its cells digits?"
+            ],
+        )
     return frame.to_csv(index=False, lineterminator="\n")  # type: ignore[attr-defined]
+
+
+#: The longest text ``to_csv`` writes for a float or a complex number.
+_FLOAT_WIDTH, _COMPLEX_WIDTH = 24, 50
+
+
+def _text_size_over(frame: object, limit: int) -> bool:
+    """Whether ``frame`` as CSV text may be over ``limit`` characters, found without writing it.
+
+    Numbers are counted by their widest text (an int column by its minimum and maximum), other
+    cells one by one, stopping as soon as the count is over ``limit``: a DataFrame of long text
+    cells is refused like a file over :data:`MAX_BYTES`, before 28 MB of CSV text is built.
+    """
+    rows, columns = frame.shape  # type: ignore[attr-defined]
+    size = rows * columns  # the commas and line ends
+    for position in range(columns):
+        column = frame.iloc[:, position]  # type: ignore[attr-defined]
+        kind = getattr(column.dtype, "kind", "O")
+        if kind in "biu" and rows:
+            size += rows * max(len(str(column.min())), len(str(column.max())))
+        elif kind in "fc":
+            size += rows * (_FLOAT_WIDTH if kind == "f" else _COMPLEX_WIDTH)
+        else:
+            for value in column.to_numpy(dtype=object, copy=False):
+                size += len(str(value))
+                if size > limit:
+                    return True
+        if size > limit:
+            return True
+    return False
 
 
 def is_submission_source(value: object) -> bool:
@@ -181,8 +222,19 @@ class _Problems:
         return f"{len(self.found):,} rows {self.several}: {shown}{tail}"
 
 
+def _plain(text: str) -> bool:
+    """Whether ``text`` is written as Kaggle reads numbers: ASCII, without ``_`` separators.
+
+    Python's ``int`` and ``float`` also read ``'0_7'``, a full-width seven (U+FF17) and an
+    Arabic-Indic seven (U+0667) as 7; Kaggle's parser does not.
+    """
+    return text.isascii() and "_" not in text
+
+
 def _whole_number(text: str) -> int | None:
-    """``'7'`` or ``'7.0'`` as 7; None for anything that is not a whole number."""
+    """``'7'`` or ``'7.0'`` as 7; None for anything that is not a whole number written plainly."""
+    if not _plain(text):
+        return None
     try:
         return int(text)
     except ValueError:
@@ -195,6 +247,7 @@ def _whole_number(text: str) -> int | None:
 
 
 def _is_number(text: str) -> bool:
+    """Whether Python reads ``text`` as a number (``'0_7'`` and a full-width 7 included)."""
     try:
         float(text)
     except ValueError:
@@ -223,7 +276,15 @@ def _header_problem(header: list[str]) -> tuple[str | None, tuple[int, int] | No
         positions = (lowered.index("imageid"), lowered.index("label"))
         if len(header) > 2:
             extra = [cell for cell in header if cell.lower() not in ("imageid", "label")]
-            problem += f": only these two columns, not {', '.join(map(repr, extra))}"
+            repeated = [
+                f"{cell!r} twice"
+                if lowered.count(cell.lower()) == 2
+                else f"{cell!r} {lowered.count(cell.lower())} times"
+                for cell in dict.fromkeys(header)
+                if cell.lower() in ("imageid", "label") and lowered.count(cell.lower()) > 1
+            ]
+            shown = ", ".join([*map(repr, extra), *repeated])
+            problem += f": only these two columns, each once, not {shown}"
             if "" in extra:
                 problem += " (an index column: use to_csv(..., index=False))"
         elif positions != (0, 1):
@@ -289,6 +350,13 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             lambda value: f"the label {_clip(value)!r} is text, not a digit 0-9",
             "have a label that is text, not a digit 0-9",
         ),
+        "label_digits": _Problems(
+            lambda value: (
+                f"the label {_clip(value)!r} is not written with the ASCII digits "
+                "0-9 (Kaggle reads no other)"
+            ),
+            "have a label not written with the ASCII digits 0-9 (Kaggle reads no other)",
+        ),
         "label_range": _Problems(
             lambda value: f"the label {_clip(value)!r} is not a digit 0-9",
             "have a label that is not a digit 0-9",
@@ -317,7 +385,10 @@ def _parse(name: str, text: str, first_row: int) -> np.ndarray:
             image_id = None
         label = _whole_number(label_text)
         if label is None or not 0 <= label <= 9:
-            kinds["label_range" if _is_number(label_text) else "label_text"].add(where, label_text)
+            kind = "label_text"
+            if _is_number(label_text):
+                kind = "label_range" if _plain(label_text) else "label_digits"
+            kinds[kind].add(where, label_text)
             label = None
         if image_id is not None:
             rows_of.setdefault(image_id, []).append(number)
@@ -399,8 +470,8 @@ def read_submission(source: object) -> np.ndarray:
             ],
         )
     path = Path(source)
-    name = _clip(str(source) if isinstance(source, str) else str(path), 80)
-    content = _read_file(path)
+    name = shown_path(source)
+    content = _read_file(path, name)
     return _parse(name, _decode(name, content), first_row=2)
 
 
@@ -428,7 +499,7 @@ def validate_submission(source: object) -> bool:
     True
     """
     try:
-        shown = "the DataFrame" if _is_dataframe(source) else _clip(str(source), 80)
+        shown = "the DataFrame" if _is_dataframe(source) else shown_path(source)
     except Exception:
         shown = "this value"
     try:

@@ -91,6 +91,12 @@ def sample_images() -> dict[str, np.ndarray]:
     tiny[10:15, 20:23, :3] = 0
     images["tiny"] = tiny
     images["blank"] = np.full((50, 60, 4), 255, dtype=np.uint8)
+    dot = np.full((50, 50, 4), 255, dtype=np.uint8)  # 4 pixels: a dot, below MIN_INK_PIXELS
+    dot[24:26, 24:26, :3] = 0
+    images["dot"] = dot
+    stroke = np.full((50, 50, 4), 255, dtype=np.uint8)  # 5 pixels: MIN_INK_PIXELS, a digit
+    stroke[22:27, 25, :3] = 0
+    images["5-pixel stroke"] = stroke
     return images
 
 
@@ -130,6 +136,7 @@ def test_the_javascript_preprocessing_equals_to_mnist_byte_for_byte(script_page)
             differing.append(name)
     assert python_digit(images["blank"]) is None  # "no digit" is compared too
     assert python_digit(images["tiny"]) is not None
+    assert python_digit(images["dot"]) is None and python_digit(images["5-pixel stroke"])
     assert not differing, f"JavaScript and Python differ on {differing} of {len(images)} images"
 
 

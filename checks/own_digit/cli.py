@@ -32,6 +32,7 @@ from checks.own_digit.dataset import (
 from checks.own_digit.models import (
     KINDS,
     ModelFileError,
+    check_model_path,
     load_model,
     save_model,
     train_model,
@@ -184,14 +185,13 @@ def run_dataset(arguments: argparse.Namespace) -> None:
 
 def run_train(arguments: argparse.Namespace) -> None:
     """``mnist-digit train``."""
+    check_model_path(arguments.out)  # before the training, not after
     data = load_dataset(arguments.dataset)
     if arguments.limit and arguments.limit < len(data["X_train"]):
         chosen = np.random.default_rng(42).choice(
             len(data["X_train"]), arguments.limit, replace=False
         )
         data["X_train"], data["y_train"] = data["X_train"][chosen], data["y_train"][chosen]
-    if not arguments.out.parent.is_dir():
-        raise CommandError(f"no such folder: {arguments.out.parent}")
     trained = train_model(
         arguments.model,
         data,

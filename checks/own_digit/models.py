@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from checks.files import shown_path
+
 KINDS = ("svm", "forest", "extra-trees", "sgd", "voting", "mlp")
 METADATA_MEMBER = "mnist-course.json"
 FORMAT = "mnist-course-model/1"
@@ -355,6 +357,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def check_model_path(path: str | os.PathLike) -> Path:
+    """Check that a model file can be written at ``path``, before a model is trained for it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file :func:`save_model` is to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ModelFileError
+        Its folder does not exist, or ``path`` is a folder.
+
+    See Also
+    --------
+    save_model : Checks it too.
+
+    Examples
+    --------
+    >>> check_model_path("mlp.skops")
+    PosixPath('mlp.skops')
+    """
+    path = Path(path)
+    if path.is_dir():
+        example = shown_path(path / "mlp.skops")
+        raise ModelFileError(f"{shown_path(path)} is a folder: give a file name, e.g. {example}")
+    if not path.parent.is_dir():
+        raise ModelFileError(f"no such folder: {shown_path(path.parent)}")
+    return path
+
+
 def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     """Write a model file: the estimator by ``skops.io.dump`` plus its metadata record.
 
@@ -383,9 +421,7 @@ def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     """
     import skops.io
 
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ModelFileError(f"no such folder: {path.parent}")
+    path = check_model_path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
@@ -468,6 +504,8 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     ------
     ModelVersionError
         scikit-learn differs: a model must be loaded by the version that trained it.
+    ModelFileError
+        The record's ``versions`` is not a table of library names and versions.
 
     See Also
     --------
@@ -480,6 +518,11 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     """
     installed = library_versions()
     recorded = metadata.get("versions") or {}
+    if not isinstance(recorded, dict):
+        raise ModelFileError(
+            f"{source} is not a course model file: its versions record is a "
+            f"{type(recorded).__name__}, not a table of library versions"
+        )
     if recorded.get("scikit-learn") != installed["scikit-learn"]:
         raise ModelVersionError(
             f"{source} was trained with scikit-learn {recorded.get('scikit-learn')}, this is "

@@ -10,7 +10,9 @@ The algorithm is fixed, step by step, because the book's draw-a-digit page re-im
 JavaScript and a test compares both (see ``docs`` of :func:`preprocess_steps`). Every rounding is
 ``floor(x + 0.5)`` (not Python's banker's ``round``), as JavaScript's ``Math.floor(x + 0.5)``.
 
-1. **Load**: ``ImageOps.exif_transpose``; an alpha channel is composited over white in integers,
+1. **Load**: an image of more than :data:`MAX_PIXELS` (40 megapixels; a phone's photo has 12)
+   or of no pixel is refused (:class:`UnreadableImage` for a file, else ``ValueError``);
+   ``ImageOps.exif_transpose``; an alpha channel is composited over white in integers,
    ``c' = (c*a + 255*(255 - a) + 127) // 255``; gray by PIL's "L" formula in integers,
    ``L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16``. Then float64, 0..255.
 2. **Polarity**: the background is the median of the border pixels (those within
@@ -20,7 +22,8 @@ JavaScript and a test compares both (see ``docs`` of :func:`preprocess_steps`). 
    ``t`` on the 256-bin histogram of ``floor(ink + 0.5)`` (for each ``t``: ``w0``, ``w1`` the
    counts at or below and above ``t``, ``s0`` the sum of ``i*hist[i]`` at or below, ``S`` the
    total; ``var = w0*w1*(s0/w0 - (S - s0)/w1)**2``, 0 when ``w0`` or ``w1`` is 0; the first
-   maximum wins). Pixels with ``ink <= t`` become 0, the others keep their value.
+   maximum wins). Pixels with ``ink <= t`` become 0, the others keep their value. Fewer than
+   :data:`MIN_INK_PIXELS` (5) pixels left is a dot, not a digit (:class:`NoDigitFound`).
 4. **Crop** to the bounding box of the non-zero pixels; rescale ``x*255/max``.
 5. **Resize** so that the longer side ``m`` is 20: ``(max(1, floor(h*20/m + 0.5)),
    max(1, floor(w*20/m + 0.5)))``, by exact area averaging, rows then columns (see
@@ -34,12 +37,16 @@ JavaScript and a test compares both (see ``docs`` of :func:`preprocess_steps`). 
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
+
+from checks.files import shown_path
 
 #: What :func:`to_mnist` accepts: a file path, a PIL image, or a uint8 array (H, W), (H, W, 3)
 #: RGB or (H, W, 4) RGBA.
@@ -50,6 +57,13 @@ BOX = 20  # the longer side of the digit in the frame
 CENTRE = 14.0  # where the centre of mass is put (row and column, scipy.ndimage convention)
 BORDER_FRACTION = 0.05  # the border whose median is the background
 MIN_INK = 32  # below this maximum ink (0..255), the image holds no digit
+#: Fewer pixels than this above the threshold (step 3) are a dot, not a digit. Of MNIST's 70,000
+#: digits, fed to this recipe, the fewest keep 20 pixels above it (in a 20-pixel box); a digit
+#: written at half that size keeps a quarter of them: 20 / 4 = 5.
+MIN_INK_PIXELS = 5
+#: The largest image read, in pixels: 40 megapixels (a phone's photo has 12). The recipe holds a
+#: few float64 copies of the image, about 1.5 GB at this size, within the course's 3 GB.
+MAX_PIXELS = 40_000_000
 
 
 class NoDigitFound(ValueError):
@@ -57,7 +71,7 @@ class NoDigitFound(ValueError):
 
 
 class UnreadableImage(ValueError):
-    """The file is missing or is not an image Pillow can read."""
+    """The file is missing, not a regular file, not an image Pillow can read, or too large."""
 
 
 def round_half_up(values: np.ndarray | float) -> np.ndarray:
@@ -111,9 +125,10 @@ def load_gray(image: ImageLike) -> np.ndarray:
     Raises
     ------
     UnreadableImage
-        The path does not exist or is not an image.
+        The path does not exist, is not a regular file or is not an image, or its image has
+        more than :data:`MAX_PIXELS` pixels.
     TypeError, ValueError
-        An array of another shape or type.
+        An array of another shape or type, of no pixel or of more than :data:`MAX_PIXELS`.
 
     See Also
     --------
@@ -134,25 +149,61 @@ def load_gray(image: ImageLike) -> np.ndarray:
         raise TypeError(
             f"expected a file path, a PIL image or a uint8 array, not {type(image).__name__}"
         )
-    rgb = rgba[..., :3].astype(np.int64)
-    if rgba.shape[-1] == 4:
-        alpha = rgba[..., 3:4].astype(np.int64)
-        rgb = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
-    gray = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16
-    return gray.astype(np.float64)
+    if rgba.ndim == 2:  # gray: the "L" formula gives the value itself
+        return rgba.astype(np.float64)
+    # One (H, W) int32 channel at a time (the largest value, 255*65536 + 0x8000, fits): an
+    # (H, W, 3) int64 copy is 24 bytes a pixel, 9 GB for a 20000x20000 image.
+    gray = np.full(rgba.shape[:2], 0x8000, dtype=np.int32)
+    for channel, weight in enumerate((19595, 38470, 7471)):
+        values = rgba[..., channel].astype(np.int32)
+        if rgba.shape[-1] == 4:
+            alpha = rgba[..., 3].astype(np.int32)
+            values = (values * alpha + 255 * (255 - alpha) + 127) // 255
+        gray += values * weight
+    return (gray >> 16).astype(np.float64)
+
+
+def _check_size(height: int, width: int, error: type[ValueError], name: str) -> None:
+    """Refuse an image of no pixel or of more than :data:`MAX_PIXELS` (step 1)."""
+    if height * width == 0:
+        raise error(f"{name} has no pixel ({height}x{width})")
+    if height * width > MAX_PIXELS:
+        raise error(
+            f"{name} is {width:,}x{height:,} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000} megapixels accepted: make it smaller"
+        )
 
 
 def _read_file(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise UnreadableImage(f"no such image file: {path}")
+    name = shown_path(path)
     try:
-        with Image.open(path) as opened:
-            return _from_pil(opened)
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # missing, a NUL byte, a loop of links
+        raise UnreadableImage(f"no such image file: {name}") from None
+    if stat.S_ISDIR(mode):
+        raise UnreadableImage(f"{name} is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        raise UnreadableImage(f"{name} is not a regular file (a device or a pipe?)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below
+            with Image.open(path) as opened:
+                _check_size(opened.height, opened.width, UnreadableImage, f"the image {name}")
+                return _from_pil(opened)
+    except Image.DecompressionBombError:
+        raise UnreadableImage(
+            f"the image {name} is more than the {MAX_PIXELS // 1_000_000} megapixels accepted: "
+            "make it smaller"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UnreadableImage(f"cannot read {path} as an image ({error})") from None
+        if isinstance(error, UnreadableImage):
+            raise
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UnreadableImage(f"cannot read {name} as an image ({message})") from None
 
 
 def _from_pil(image: Image.Image) -> np.ndarray:
+    _check_size(image.height, image.width, ValueError, "the image")
     upright = ImageOps.exif_transpose(image)
     has_alpha = upright.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         upright.mode == "P" and "transparency" in upright.info
@@ -167,9 +218,8 @@ def _from_pil(image: Image.Image) -> np.ndarray:
 def _from_array(array: np.ndarray) -> np.ndarray:
     if array.dtype != np.uint8:
         raise TypeError(f"an image array must be uint8 (0..255), not {array.dtype}")
-    if array.ndim == 2:
-        return np.repeat(array[..., None], 3, axis=2)
-    if array.ndim == 3 and array.shape[2] in (3, 4):
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4)):
+        _check_size(array.shape[0], array.shape[1], ValueError, "the image array")
         return array
     raise ValueError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
 
@@ -341,7 +391,8 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
     Raises
     ------
     NoDigitFound
-        The image holds no digit (its ink never reaches 32 of 255).
+        The image holds no digit (its ink never reaches 32 of 255), or only a dot (fewer than
+        :data:`MIN_INK_PIXELS` pixels above the threshold).
     UnreadableImage
         A path that is missing or not an image.
 
@@ -368,6 +419,12 @@ def preprocess_steps(image: ImageLike) -> dict[str, np.ndarray]:
         )
     threshold = otsu_threshold(ink)
     thresholded = np.where(ink > threshold, ink, 0.0)
+    count = int(np.count_nonzero(thresholded))
+    if count < MIN_INK_PIXELS:
+        raise NoDigitFound(
+            "no digit found: what stands out from the background is a dot of "
+            f"{count} pixel{'' if count == 1 else 's'}, not a digit"
+        )
     rows = np.flatnonzero(thresholded.any(axis=1))
     columns = np.flatnonzero(thresholded.any(axis=0))
     cropped = thresholded[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]

@@ -21,6 +21,7 @@
   var CENTRE = 14.0; // where the centre of mass goes (scipy.ndimage convention: row, column)
   var BORDER_FRACTION = 0.05; // the border whose median is the background
   var MIN_INK = 32; // below this maximum ink there is no digit
+  var MIN_INK_PIXELS = 5; // fewer pixels above the threshold are a dot, not a digit
 
   function halfUp(x) {
     return Math.floor(x + 0.5);
@@ -195,10 +196,12 @@
     var bottom = -1;
     var left = width;
     var right = -1;
+    var count = 0;
     for (var r = 0; r < height; r++) {
       for (var c = 0; c < width; c++) {
         var v = ink[r * width + c];
         if (v > threshold) {
+          count++;
           top = Math.min(top, r);
           bottom = Math.max(bottom, r);
           left = Math.min(left, c);
@@ -206,6 +209,7 @@
         }
       }
     }
+    if (count < MIN_INK_PIXELS) return { image: null, reason: "no digit found" };
     var h = bottom - top + 1;
     var w = right - left + 1;
     var cropped = new Float64Array(h * w);
