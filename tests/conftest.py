@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -250,3 +251,24 @@ def built_book() -> Path:
         output = _book_log.read_text(errors="replace")
     assert returncode == 0, output[-6000:]
     return BUILD / "html"
+
+
+def grade_quietly(folder: Path, work: Path) -> dict[str, dict[str, str]]:
+    """Grade a folder of submissions as `python -m checks grade` does (two jobs, the course's
+    limits, a throwaway secret and cache, no output); the gradebook's rows by student."""
+    from checks.grading import Limits, grade_folder
+    from checks.grading.contained_run import GIB
+
+    out = work / "gradebook.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_SECRET", "x")
+        grade_folder(
+            folder,
+            out=out,
+            jobs=2,
+            limits=Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
+            cache_dir=work / "cache",
+            report=lambda message: None,
+            progress_bar=False,
+        )
+    return {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}

@@ -8,20 +8,18 @@ expected accuracy is computed, never typed.
 
 from __future__ import annotations
 
-import csv
 import json
 
 import nbformat
 import numpy as np
 import pytest
+from conftest import grade_quietly
 
 import checks
 from checks import scoring
 from checks.canonical import BadAnswer, canonical, plain_value, predictions
 from checks.catalogue import _parse_flag, flags, get_flag
 from checks.checker import FlagNotCaptured, judge
-from checks.grading import Limits, grade_folder
-from checks.grading.contained_run import GIB
 from checks.grading.judging import judge_flag, score_bar
 from checks.grading.status import Verdict
 from checks.grading.variants import VariantKeys
@@ -329,22 +327,7 @@ def test_grade_folder_judges_score_flags_in_its_own_process(tmp_path, truth, mni
         source = SUBMISSION.format(make=make.format(right=over, wrong=under), flag=FLAG.id)
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
         nbformat.write(notebook, folder / f"{name}.ipynb")
-    out = tmp_path / "gradebook.csv"
-    monkeypatch = pytest.MonkeyPatch()
-    try:
-        monkeypatch.setenv("GRADER_SECRET", "x")
-        grade_folder(
-            folder,
-            out=out,
-            jobs=2,
-            limits=Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
-            cache_dir=tmp_path / "cache",
-            report=lambda message: None,
-            progress_bar=False,
-        )
-    finally:
-        monkeypatch.undo()
-    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    rows = grade_quietly(folder, tmp_path)
     assert {name: rows[name]["status"] for name in CASES} == dict.fromkeys(CASES, "ok")
     earned = {name: int(rows[name][FLAG.id]) for name in CASES}
     assert earned == {"right": get_flag(FLAG.id).points, "wrong": 0, "short": 0, "hostile": 0}

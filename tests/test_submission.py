@@ -7,7 +7,6 @@ lines, and check() must answer any value (a device, a folder, a 2 GB file...) wi
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import grade_quietly
 
 import checks
 from checks import scoring
@@ -432,9 +432,6 @@ GRADED_CASES = {
 def test_the_grader_scores_a_submission_file_written_in_its_sandbox(flag, tmp_path):
     from dataclasses import asdict
 
-    from checks.grading import Limits, grade_folder
-    from checks.grading.contained_run import GIB
-
     fields = repr(asdict(flag))
     folder = tmp_path / "submissions"
     folder.mkdir()
@@ -445,19 +442,7 @@ def test_the_grader_scores_a_submission_file_written_in_its_sandbox(flag, tmp_pa
         source = GRADED.format(id=flag.id, fields=fields, make=make, check=check.format(id=flag.id))
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
         nbformat.write(notebook, folder / f"{name.replace(' ', '_')}.ipynb")
-    out = tmp_path / "gradebook.csv"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GRADER_SECRET", "x")
-        grade_folder(
-            folder,
-            out=out,
-            jobs=2,
-            limits=Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
-            cache_dir=tmp_path / "cache",
-            report=lambda message: None,
-            progress_bar=False,
-        )
-    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    rows = grade_quietly(folder, tmp_path)
     names = [name.replace(" ", "_") for name in GRADED_CASES]
     assert {name: rows[name]["status"] for name in names} == dict.fromkeys(names, "ok")
     earned = {name: int(rows[name][flag.id]) for name in names}
