@@ -10,7 +10,7 @@ from pathlib import Path
 
 def atomic_write_bytes(path: Path, content: bytes) -> None:
     """Write ``content`` to ``path`` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
@@ -52,6 +52,31 @@ def course_root() -> Path:
     if (here / "solutions").is_dir():
         return here
     return Path(__file__).resolve().parent.parent
+
+
+def make_folder(path: Path, *, private: bool = False) -> Path:
+    """Create ``path`` and any missing parents; return it.
+
+    Every writer into a cache or configuration folder calls this first: on a new machine, with an
+    empty home, none of them exists yet.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The folder.
+    private : bool, default False
+        Readable by its owner only (mode 0700), also when it existed: for a folder that holds a
+        secret.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
+    if private:
+        path.chmod(0o700)
+    return path
 
 
 def course_cache_dir() -> Path:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from checks.files import atomic_write_bytes, course_cache_dir
+from checks.files import atomic_write_bytes, course_cache_dir, make_folder
 
 if TYPE_CHECKING:
     from sklearn.utils import Bunch
@@ -435,7 +435,7 @@ def _write_cache_quietly(raw: dict[str, bytes]) -> None:
     """
     folder = cache_dir()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         for key, spec in IDX_FILES.items():
             target = folder / spec.name
             if not _holds(target, raw[key]):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from checks.files import atomic_write_text
+from checks.files import atomic_write_text, make_folder
 
 HOME_VARIABLE = "CHECKS_HOME"
 FORMAT = 1
@@ -200,7 +200,7 @@ def _write(path: Path, records: dict[str, FlagProgress]) -> None:
 def _locked(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the store's lock; StoreError if it cannot be had within ``timeout`` seconds."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT if timeout is None else timeout)
         lock.acquire()
     except Timeout:

@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import checks
+from checks.files import make_folder
 from checks.versions import DISTRIBUTION
 
 SECRET_FILE = "grader-secret"
@@ -167,8 +168,7 @@ def grader_secret() -> bytes:
 
     A secret that others can read or write is replaced (and with it every signature).
     """
-    path = config_dir() / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = make_folder(config_dir(), private=True) / SECRET_FILE
     try:
         info = path.lstat()
         usable = (

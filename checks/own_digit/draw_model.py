@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from checks.files import course_cache_dir
+from checks.files import course_cache_dir, make_folder
 from checks.own_digit.models import (
     RANDOM_STATE,
     TrainedModel,
@@ -62,6 +62,8 @@ def cached_model_path() -> Path:
 def load_or_train_draw_model(data_dir: str | None = None) -> TrainedModel:
     """The cached draw model for the installed libraries, trained and cached on first use.
 
+    The cache folder is created when missing (a new machine's empty home has none).
+
     Parameters
     ----------
     data_dir : str, optional
@@ -72,13 +74,18 @@ def load_or_train_draw_model(data_dir: str | None = None) -> TrainedModel:
     TrainedModel
         The fitted MLP and its metadata (``test_accuracy``, ``training_seconds``, versions).
     """
+    from filelock import FileLock
+
     from checks.own_digit.dataset import mnist_dataset
 
     path = cached_model_path()
-    if path.is_file():
-        return load_model(path)
-    trained = train_model(KIND, mnist_dataset(data_dir=data_dir), random_state=RANDOM_STATE)
-    save_model(path, trained)
+    # Two builds at once (the book and a test's small book) train once: the second waits for
+    # the first's file, then reads it.
+    with FileLock(str(make_folder(cache_folder()) / ".train.lock")):
+        if path.is_file():
+            return load_model(path)
+        trained = train_model(KIND, mnist_dataset(data_dir=data_dir), random_state=RANDOM_STATE)
+        save_model(path, trained)
     return trained
 
 
