@@ -9,7 +9,11 @@ export MNIST_DATA_DIR
 # The book to build: this repository, unless told otherwise (the tests build a broken one).
 BOOK ?= .
 
-.PHONY: setup book test lint release keys benchmark clean
+# The tests' own home (HOME, every cache and config folder: tests/conftest.py), emptied before each
+# run, so nothing a previous run or session left can make a test pass.
+TEST_HOME = $(abspath _build/$@-home)
+
+.PHONY: setup book test check lint release keys benchmark clean
 
 setup: $(VENV)/.installed
 
@@ -23,8 +27,17 @@ $(VENV)/.installed: pyproject.toml
 book: setup
 	$(BIN)/jupyter-book build $(BOOK) --warningiserror --keep-going
 
+# Everything: the checks package, every notebook, the book as a new user builds it (about 35 min
+# on 2 cores).
 test: setup
-	$(BIN)/python -m pytest
+	rm -rf $(TEST_HOME)
+	CHECKS_TEST_HOME=$(TEST_HOME) $(BIN)/python -m pytest
+
+# The fast loop: every test that executes no notebook, builds no book, trains on no full MNIST and
+# drives no browser (a few minutes).
+check: setup
+	rm -rf $(TEST_HOME)
+	CHECKS_TEST_HOME=$(TEST_HOME) $(BIN)/python -m pytest -m "not slow and not colab"
 
 lint: setup
 	$(BIN)/ruff check checks tests

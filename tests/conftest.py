@@ -9,7 +9,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -33,15 +35,46 @@ SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 BUILD = ROOT / "_build"
 
-# Set before any kernel starts, so notebooks executed by nbval and papermill inherit them too.
-_SCRATCH = Path(tempfile.mkdtemp(prefix="checks-tests-"))
-os.environ["CHECKS_HOME"] = str(_SCRATCH / "home")
-os.environ["MNIST_CACHE_DIR"] = str(_SCRATCH / "mnist-cache")
-# The grader's secret and caches of the tests, never the user's.
-os.environ["XDG_CONFIG_HOME"] = str(_SCRATCH / "config")
-os.environ["XDG_CACHE_HOME"] = str(_SCRATCH / "cache")
+# A home of the run's own, empty at the start, so that nothing a previous run or session left in
+# a home (a trained model, the MNIST cache, a kernel's config) can make a test pass: `make test`
+# makes it fresh under _build/test-home and names it here; a bare `pytest` gets a temporary one.
+# Set before any kernel or build starts, so everything they run inherits it.
+_GIVEN_HOME = os.environ.get("CHECKS_TEST_HOME")
+_SCRATCH = Path(_GIVEN_HOME) if _GIVEN_HOME else Path(tempfile.mkdtemp(prefix="checks-tests-"))
+_SCRATCH.mkdir(parents=True, exist_ok=True)
+TEST_HOME = _SCRATCH / "home"
+# Every place in a home that the course or the libraries it runs read or write.
+HOME_VARIABLES = {
+    "HOME": TEST_HOME,
+    "XDG_CACHE_HOME": TEST_HOME / ".cache",
+    "XDG_CONFIG_HOME": TEST_HOME / ".config",  # the grader's secret among them
+    "XDG_DATA_HOME": TEST_HOME / ".local" / "share",
+    "XDG_STATE_HOME": TEST_HOME / ".local" / "state",
+    "MNIST_CACHE_DIR": TEST_HOME / ".cache" / "mnist-course",
+    "CHECKS_HOME": TEST_HOME / ".mnist-course",
+    "MPLCONFIGDIR": TEST_HOME / ".config" / "matplotlib",
+    "JUPYTER_CONFIG_DIR": TEST_HOME / ".jupyter",
+    "JUPYTER_DATA_DIR": TEST_HOME / ".local" / "share" / "jupyter",
+    "JUPYTER_RUNTIME_DIR": TEST_HOME / ".local" / "share" / "jupyter" / "runtime",
+    "IPYTHONDIR": TEST_HOME / ".ipython",
+    "KERAS_HOME": TEST_HOME / ".keras",
+}
+if TEST_HOME.exists() and any(TEST_HOME.iterdir()):
+    raise pytest.UsageError(f"the tests' home {TEST_HOME} is not empty: remove it first")
+TEST_HOME.mkdir(exist_ok=True)
+os.environ.update({name: str(path) for name, path in HOME_VARIABLES.items()})
+os.environ.pop("JUPYTER_PATH", None)
+os.environ.pop("JUPYTER_CONFIG_PATH", None)
+
+# MNIST only from the offline copy beside the repository or MNIST_DATA_DIR: tests never download.
+_IDX = "train-images-idx3-ubyte.gz"
 if not os.environ.get("MNIST_DATA_DIR") and SHARED_MNIST.is_dir():
     os.environ["MNIST_DATA_DIR"] = str(SHARED_MNIST)
+if not (Path(os.environ.get("MNIST_DATA_DIR", SHARED_MNIST)).expanduser() / _IDX).is_file():
+    raise pytest.UsageError(
+        f"the tests need the MNIST IDX files in {SHARED_MNIST} or in $MNIST_DATA_DIR; "
+        "they never download them"
+    )
 os.environ.pop("CHECKS_STRICT", None)
 os.environ.pop("CHECKS_RECORD", None)
 
@@ -50,14 +83,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _book_build is not None and _book_build.poll() is None:  # a run stopped early (-x)
         os.killpg(_book_build.pid, signal.SIGTERM)
         _book_build.wait()
-    shutil.rmtree(_SCRATCH, ignore_errors=True)
+    if not _GIVEN_HOME:  # `make test` keeps its folder for a look, and empties it next time
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The original MNIST IDX files (../shared/data/mnist or $MNIST_DATA_DIR)."""
-    folder = Path(os.environ.get("MNIST_DATA_DIR", SHARED_MNIST))
-    if not (folder / "train-images-idx3-ubyte.gz").is_file():
+    folder = Path(os.environ.get("MNIST_DATA_DIR", SHARED_MNIST)).expanduser()
+    if not (folder / _IDX).is_file():
         pytest.fail(f"the MNIST IDX files are needed in {folder} (set MNIST_DATA_DIR)")
     return folder
 
@@ -200,39 +234,83 @@ def browser():
         launched.close()
 
 
+def make_command(directory: Path, *targets: str) -> list[str]:
+    """`make` in ``directory`` with the environment running these tests (its ``.venv`` is set up:
+    `make test` did that first), never installing into it again."""
+    venv = Path(sys.prefix)
+    return ["make", "-C", str(directory), f"VENV={venv}", "-o", str(venv / ".installed"), *targets]
+
+
+def book_environment() -> dict[str, str]:
+    # The kernels must draw with Jupyter's inline backend, so no MPLBACKEND is passed down.
+    return {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+
+
 def make_book(book: Path) -> subprocess.CompletedProcess:
     """Build a book with the README's main command, `make book`."""
-    # The kernels must draw with Jupyter's inline backend, so no MPLBACKEND is passed down.
-    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
     return subprocess.run(
-        ["make", "book", f"BOOK={book}"], cwd=ROOT, env=env, capture_output=True, text=True
+        make_command(ROOT, "book", f"BOOK={book}"),
+        env=book_environment(),
+        capture_output=True,
+        text=True,
     )
 
 
-# The course's book, building in the background from the end of collection when a test needs it:
-# its notebooks then execute beside the solutions' (most cells use one core of two) rather than
-# after them.
+def clean_copy(target: Path) -> Path:
+    """The repository as a fresh clone of it holds it: what git tracks and the new files it does
+    not ignore, as they are in the working tree, times kept; nothing built or cached."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split(b"\0")):
+        source = ROOT / os.fsdecode(name)
+        if not source.exists() and not source.is_symlink():  # deleted, not yet committed
+            continue
+        destination = target / os.fsdecode(name)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination, follow_symlinks=False)
+    return target
+
+
+# The course's book, built as a new user builds it: `make book` in a clean copy of the repository,
+# with the run's empty home (no trained draw model, no MNIST cache, no executed notebooks). It
+# builds in the background from the end of collection, so its notebooks execute beside the
+# solutions' (most cells use one core of two) rather than after them.
+NEW_CLONE = _SCRATCH / "clone"
 _book_build: subprocess.Popen | None = None
 _book_log = _SCRATCH / "book-build.log"
+_book_started = 0.0
+
+# A test that uses one of these executes notebooks, builds a book, trains on MNIST or drives a
+# browser: `make check` leaves it out (`-m "not slow"`), `make test` runs it.
+SLOW_FIXTURES = frozenset(
+    {"executed", "answers", "built_book", "draw_book", "offline_page", "lab", "browser"}
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     # The tests of the built book run last, so the others (the solutions' runs first of all)
     # use the time it takes to build.
     items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    global _book_build
+    global _book_build, _book_started
     if session.config.option.collectonly:
         return
     if any("built_book" in getattr(item, "fixturenames", ()) for item in session.items):
-        env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+        clean_copy(NEW_CLONE)
+        _book_started = time.time()
         with _book_log.open("w") as log:
             _book_build = subprocess.Popen(
-                ["make", "book", f"BOOK={ROOT}"],
-                cwd=ROOT,
-                env=env,
+                make_command(NEW_CLONE, "book"),
+                env=book_environment(),
                 stdout=log,
                 stderr=log,
                 start_new_session=True,  # so an early stop ends the build's kernels too
@@ -241,16 +319,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """The course's book, built as `make book` builds it (cached executions are reused)."""
+    """The course's book, built by `make book` in a clean copy with an empty home."""
     if _book_build is None:  # not started at collection (a test asked for it dynamically)
-        completed = make_book(ROOT)
-        output = completed.stdout + completed.stderr
-        returncode = completed.returncode
-    else:
-        returncode = _book_build.wait()
-        output = _book_log.read_text(errors="replace")
+        pytest.fail("the book is built from the end of collection, for tests that name built_book")
+    returncode = _book_build.wait()
+    output = _book_log.read_text(errors="replace")
     assert returncode == 0, output[-6000:]
-    return BUILD / "html"
+    return NEW_CLONE / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def book_started() -> float:
+    """When the background `make book` started (seconds since the epoch)."""
+    return _book_started
 
 
 def grade_quietly(folder: Path, work: Path) -> dict[str, dict[str, str]]:

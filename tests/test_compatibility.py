@@ -170,6 +170,7 @@ def test_a_tagged_key_accepts_its_answer_and_is_kept_when_unchanged(tmp_path):
     assert version_keys(matrix, keys) == keys  # same salts: a re-run changes no file
 
 
+@pytest.mark.slow  # hashes a key (scrypt, 64 MiB) per flag and environment: about a minute
 def test_write_matrix_writes_the_three_outputs_and_a_rerun_changes_nothing(tmp_path):
     from checks.authoring.compatibility.command import write_matrix
 

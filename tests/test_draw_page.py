@@ -23,8 +23,6 @@ from test_jupyterlab import lab, wait_until_idle  # noqa: F401 (lab: a fixture)
 from checks.authoring import draw_page
 from checks.own_digit import NoDigitFound, to_mnist
 from checks.own_digit.draw_model import (
-    cache_folder,
-    cached_model_path,
     load_or_train_draw_model,
     model_description,
 )
@@ -221,27 +219,8 @@ def page_state(page) -> dict:
     )
 
 
-def reuse_the_users_trained_model() -> None:
-    """Copy the user's cached draw model, if it fits these libraries, into the tests' cache.
-
-    The tests' cache is a scratch folder (conftest.py), so without this every session would
-    train the MLP again (minutes); the user's folder is only read.
-    """
-    users = Path.home() / ".cache" / "mnist-course" / "draw-model"
-    name = cached_model_path().name
-    if (users / name).is_file() and not cached_model_path().exists():
-        cache_folder().mkdir(parents=True, exist_ok=True)
-        shutil.copy(users / name, cached_model_path())
-
-
-@pytest.fixture(scope="session")
-def trained_model_reused() -> None:
-    """Before a book is built: the user's trained draw model, when there is one, is reused."""
-    reuse_the_users_trained_model()
-
-
 @pytest.fixture(scope="module")
-def draw_book(trained_model_reused, tmp_path_factory) -> Path:
+def draw_book(tmp_path_factory) -> Path:
     """A small book with the course's configuration: the draw page and one other page."""
     book = tmp_path_factory.mktemp("draw-book")
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
@@ -335,9 +314,7 @@ def test_only_the_draw_page_loads_the_model(draw_book):
     assert not list((draw_book / "_static").rglob(draw_page.MODEL))
 
 
-def test_no_page_of_the_course_book_but_the_draw_page_loads_the_model(
-    trained_model_reused, built_book
-):
+def test_no_page_of_the_course_book_but_the_draw_page_loads_the_model(built_book):
     loading = {
         str(page.relative_to(built_book)) for page in built_book.rglob("*.html") if scripts_of(page)
     }

@@ -184,7 +184,7 @@ def test_every_make_target_of_the_edition_works_and_nothing_deletes_notebooks(
     # the instructor's book build, are reused instead of executing the five chapters again.
     for name, content in notebooks.items():
         assert (ROOT / "notebooks" / name).read_bytes() == content, name
-    shutil.copytree(BUILD / ".jupyter_cache", edition / "_build" / ".jupyter_cache")
+    shutil.copytree(built_book.parent / ".jupyter_cache", edition / "_build" / ".jupyter_cache")
 
     phony, _ = makefile_targets(edition / "Makefile")
     durations = {}

@@ -115,6 +115,21 @@ def wait_until_idle(page, timeout_s: float) -> None:
     )
 
 
+def read_when_saved(path: Path, before: int, timeout_s: float = 30) -> nbformat.NotebookNode:
+    """The notebook once JupyterLab has written it again: its save writes the file in place,
+    so a read too soon finds it empty or half written (the tab's mark clears before that)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if path.stat().st_mtime_ns != before:
+                return nbformat.read(path, as_version=4)
+        except (OSError, ValueError):  # not there, or not whole yet (NotJSONError)
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not save {path.name} within {timeout_s} s")
+        time.sleep(0.2)
+
+
 def test_chapter_1_in_jupyterlab_opens_clean_runs_and_captures_a_flag(lab, browser, mnist_dir):
     committed = nbformat.read(ROOT / "notebooks" / CHAPTER, as_version=4)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -132,9 +147,10 @@ def test_chapter_1_in_jupyterlab_opens_clean_runs_and_captures_a_flag(lab, brows
     )
 
     # What JupyterLab writes back on saving is what `release` wrote.
+    before = (lab.root / CHAPTER).stat().st_mtime_ns
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
-    saved = nbformat.read(lab.root / CHAPTER, as_version=4)
+    saved = read_when_saved(lab.root / CHAPTER, before)
     expected = json.loads(json.dumps(committed.metadata))
     expected["language_info"]["version"] = platform.python_version()
     assert json.loads(json.dumps(saved.metadata)) == expected
