@@ -10,9 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from checks.catalogue import flags, get_flag, load_catalogue
+from checks.catalogue import LABEL_SETS, flags, get_flag, load_catalogue
 from checks.files import course_root
-from checks.scoring import LABEL_SETS
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SOLUTION_FAILED = 1
@@ -207,9 +206,9 @@ def command_compat(arguments: argparse.Namespace) -> int:
 def command_grade(arguments: argparse.Namespace) -> int:
     """Grade a folder of submissions; exit 0 when every submission has its row."""
     from checks.authoring.solution_runs import SolutionFailed
-    from checks.grading import GradingInputError, Limits, grade_folder
-    from checks.grading.contained_run import GIB
     from checks.grading.parameters import VariantError, parse_assignments
+    from checks.grading.session import GradingInputError, grade_folder
+    from checks.running.limits import GIB, Limits
 
     try:
         result = grade_folder(

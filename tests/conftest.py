@@ -257,7 +257,7 @@ def grade_quietly(folder: Path, work: Path) -> dict[str, dict[str, str]]:
     """Grade a folder of submissions as `python -m checks grade` does (two jobs, the course's
     limits, a throwaway secret and cache, no output); the gradebook's rows by student."""
     from checks.grading import Limits, grade_folder
-    from checks.grading.contained_run import GIB
+    from checks.running.limits import GIB
 
     out = work / "gradebook.csv"
     with pytest.MonkeyPatch.context() as patch:

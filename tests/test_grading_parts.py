@@ -15,7 +15,7 @@ from conftest import ROOT
 from checks.answer_keys import keys_to_json, make_key
 from checks.catalogue import get_flag
 from checks.grading import GradingInputError, grade_folder, trust, variants
-from checks.grading.contained_run import CellError, copy_submission, describe_status, first_error
+from checks.grading.contained_run import copy_submission, first_error
 from checks.grading.feedback import feedback_page
 from checks.grading.gradebook import neutralised, write_gradebook
 from checks.grading.judging import FlagGrade, Grade, judge_flag
@@ -26,10 +26,12 @@ from checks.grading.parameters import (
     notebook_parameters,
     parse_assignments,
 )
-from checks.grading.status import RunStatus, Verdict
+from checks.grading.status import CellError, RunStatus, Verdict, describe_status
 from checks.grading.submissions import Submission, SubmissionsError, chapter_of, find_submissions
 from checks.grading.trust import UntrustedInstallation, config_dir, verify_installation
-from checks.grading.variants import VariantKeys, variant_keys
+from checks.grading.variant_keys import VariantKeys
+from checks.grading.variants import variant_keys
+from checks.judge import Standard
 from checks.recording import MAX_RECORD_BYTES, RECORD_FILE, read_records
 from checks.running import isolation
 from checks.running.execute import Execution
@@ -138,6 +140,7 @@ def test_the_parameters_cell_is_read_with_tuple_assignments():
 FLAG = get_flag("1.1")
 KEY = make_key("1.1", "1234", "tests")
 VARIANT_KEY = make_key("1.1", "4321", "tests")
+RIGHT, RIGHT_UNDER_VARIANT = Standard(key=KEY), Standard(key=VARIANT_KEY)
 
 
 @pytest.mark.parametrize(
@@ -157,13 +160,13 @@ VARIANT_KEY = make_key("1.1", "4321", "tests")
 def test_a_flag_pays_only_when_right_as_submitted_and_under_the_variant(
     submitted, under_variant, verdict
 ):
-    grade = judge_flag(FLAG, submitted, KEY, under_variant, VARIANT_KEY)
+    grade = judge_flag(FLAG, submitted, RIGHT, under_variant, RIGHT_UNDER_VARIANT)
     assert grade.verdict == verdict
     assert grade.points == (FLAG.points if verdict == Verdict.CAPTURED else 0)
 
 
 def test_without_a_variant_the_submitted_answer_decides():
-    assert judge_flag(FLAG, [1234], KEY).verdict == Verdict.CAPTURED
+    assert judge_flag(FLAG, [1234], RIGHT).verdict == Verdict.CAPTURED
     assert judge_flag(FLAG, [1234], None).verdict == Verdict.WRONG  # no key: nothing to earn
 
 
@@ -339,9 +342,9 @@ def test_a_value_that_breaks_judging_costs_that_flag_only():
         def __index__(self):
             raise RuntimeError("boom")
 
-    assert judge_flag(FLAG, [Hostile()], KEY).verdict in (Verdict.WRONG, Verdict.UNJUDGEABLE)
-    assert judge_flag(FLAG, [[[[1]]]], KEY).points == 0
-    assert judge_flag(FLAG, [1234], KEY).verdict is Verdict.CAPTURED
+    assert judge_flag(FLAG, [Hostile()], RIGHT).verdict in (Verdict.WRONG, Verdict.UNJUDGEABLE)
+    assert judge_flag(FLAG, [[[[1]]]], RIGHT).points == 0
+    assert judge_flag(FLAG, [1234], RIGHT).verdict is Verdict.CAPTURED
 
 
 def test_a_huge_record_file_is_read_only_up_to_its_cap(tmp_path):

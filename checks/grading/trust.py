@@ -25,8 +25,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-import checks
-from checks.versions import DISTRIBUTION
+from checks.distribution import DISTRIBUTION
 
 SECRET_FILE = "grader-secret"
 _IGNORED_PARTS = ("__pycache__",)
@@ -37,8 +36,8 @@ class UntrustedInstallation(RuntimeError):
 
 
 def package_folder() -> Path:
-    """The folder the ``checks`` package is imported from."""
-    return Path(checks.__file__).resolve().parent
+    """The folder the ``checks`` package is imported from (this module is in its ``grading/``)."""
+    return Path(__file__).resolve().parent.parent
 
 
 def _package_files(folder: Path) -> set[Path]:
