@@ -173,7 +173,7 @@ def command_compat(arguments: argparse.Namespace) -> int:
     from checks.authoring.compatibility.declared import DeclarationError
     from checks.authoring.compatibility.environments import EnvironmentFailed
     from checks.authoring.compatibility.matrix import MatrixError
-    from checks.authoring.compatibility.runs import default_results_file, read_results
+    from checks.authoring.compatibility.results import default_results_file, read_results
 
     root = course_root()
     results_file = Path(arguments.results) if arguments.results else default_results_file()

@@ -15,7 +15,7 @@ from checks.answer_keys import load_keys, load_version_keys, make_key
 from checks.authoring.compatibility.declared import Environment, load_declaration
 from checks.authoring.compatibility.matrix import compare
 from checks.authoring.compatibility.outputs import planned_outputs, summary, table
-from checks.authoring.compatibility.runs import EnvironmentResult
+from checks.authoring.compatibility.results import EnvironmentResult
 from checks.canonical import read_answer
 from checks.catalogue import flags, get_flag
 from checks.compatibility import DIFFERS, SAME, load_compatibility, series

@@ -19,7 +19,7 @@ from conftest import ROOT, answer_leaks
 
 from checks.catalogue import flags
 from checks.grading import Limits, grade_folder
-from checks.grading.contained_run import GIB
+from checks.running.limits import GIB
 
 CHAPTER = "01_mnist_binary"
 SOLUTION = ROOT / "solutions" / f"{CHAPTER}.ipynb"

@@ -22,7 +22,7 @@ from conftest import ROOT
 
 from checks.catalogue import flags
 from checks.grading import Limits, grade_folder
-from checks.grading.contained_run import GIB
+from checks.running.limits import GIB
 
 distributed = pytest.importorskip("distributed")
 
