@@ -26,10 +26,10 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, fields
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from checks.describe import describe_error
+from checks.layout import package_file
 
 ALGORITHM = "scrypt"
 #: scrypt's cost (``n``, a power of 2), block size (``r``) and parallelism (``p``): 128·n·r bytes
@@ -265,7 +265,7 @@ def keys_from_json(data: dict[str, dict]) -> dict[str, AnswerKey]:
 
 def keys_path() -> Path:
     """The answer-key file shipped inside the package."""
-    return Path(str(resources.files("checks").joinpath(KEYS_FILE)))
+    return package_file(KEYS_FILE)
 
 
 @cache
@@ -374,7 +374,7 @@ VERSION_KEYS_FILE = "answer_keys_by_version.json"
 
 def version_keys_path() -> Path:
     """The file of per-series answer keys shipped inside the package."""
-    return Path(str(resources.files("checks").joinpath(VERSION_KEYS_FILE)))
+    return package_file(VERSION_KEYS_FILE)
 
 
 @cache

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from checks.catalogue import LABEL_SETS, flags, get_flag, load_catalogue
-from checks.files import course_root
+from checks.layout import course_root, solutions_folder
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SOLUTION_FAILED = 1
@@ -153,7 +153,7 @@ def command_keys(arguments: argparse.Namespace) -> int:
     from checks.authoring.keys import regenerate_keys
     from checks.authoring.solution_runs import SolutionFailed
 
-    solutions = Path(arguments.solutions) if arguments.solutions else course_root() / "solutions"
+    solutions = Path(arguments.solutions) if arguments.solutions else solutions_folder()
     try:
         changed = regenerate_keys(solutions, chapters=arguments.chapters)
     except SolutionFailed as error:

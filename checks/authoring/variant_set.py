@@ -12,9 +12,7 @@ import tomllib
 from pathlib import Path
 
 from checks.catalogue import chapter_flags
-
-VARIANT_SET = Path("solutions") / "variants.toml"
-VARIANT_TABLE = Path("book") / "variant_table.md"
+from checks.layout import VARIANT_SET
 
 
 def load_variant_set(root: Path) -> dict[int, dict[str, object]]:

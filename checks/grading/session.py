@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.authoring.notebooks import chapter_notebooks, course_notebooks
-from checks.files import course_cache_dir, course_root
 from checks.grading.cluster import connect, grade_on_cluster
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
@@ -34,6 +32,13 @@ from checks.grading.step import Bench, course_keys, grade_submission, trusted_ma
 from checks.grading.submissions import Submission, SubmissionsError, find_submissions
 from checks.grading.trust import UntrustedInstallation, verify_installation
 from checks.grading.variants import prepare_variants
+from checks.layout import (
+    chapter_notebooks,
+    course_notebooks,
+    course_root,
+    solutions_folder,
+    variants_cache,
+)
 from checks.mnist import MnistError
 from checks.running.isolation import NONE_WARNING, Isolation, IsolationUnavailable
 from checks.running.limits import Limits
@@ -268,9 +273,9 @@ def grade_folder(
         if variant:
             variants = prepare_variants(
                 {name: str(value) for name, value in variant.items()},
-                chapter_notebooks(Path(solutions) if solutions else root / "solutions"),
+                chapter_notebooks(Path(solutions) if solutions else solutions_folder(root)),
                 {submission.chapter for submission in found if submission.chapter is not None},
-                Path(cache_dir) if cache_dir else course_cache_dir() / "variants",
+                Path(cache_dir) if cache_dir else variants_cache(),
                 cell_timeout=limits.cell_timeout,
                 report=report,
             )

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from checks.authoring.compatibility.declared import Environment
-from checks.files import atomic_write_text, course_cache_dir
+from checks.files import atomic_write_text
+from checks.layout import cache_dir
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class EnvironmentResult:
 
 def default_results_file() -> Path:
     """The local results file: ``<course cache>/compat/results.json``."""
-    return course_cache_dir() / "compat" / "results.json"
+    return cache_dir() / "compat" / "results.json"
 
 
 def read_results(path: Path) -> dict[str, EnvironmentResult]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from checks.authoring.compatibility.declared import Environment
 from checks.authoring.compatibility.results import EnvironmentResult
-from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag
 from checks.canonical import BadAnswer
 from checks.catalogue import get_flag
+from checks.layout import chapter_notebooks
 from checks.recording import RECORD_FILE, read_records, recording_env
 from checks.running.execute import run_notebook
 
