@@ -39,9 +39,7 @@ def truth(mnist_dir) -> np.ndarray:
         return checks.fetch_mnist(verbose=False).target[60_000:]
 
 
-@pytest.fixture(autouse=True)
-def offline_labels(mnist_dir, monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+pytestmark = pytest.mark.usefixtures("offline_mnist")
 
 
 def with_errors(truth: np.ndarray, count: int) -> np.ndarray:

@@ -52,9 +52,7 @@ def flag(monkeypatch) -> Flag:
     return FLAG
 
 
-@pytest.fixture(autouse=True)
-def offline_labels(mnist_dir, monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+pytestmark = pytest.mark.usefixtures("offline_mnist")
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,19 @@ run, the blank one nothing.
 
 from __future__ import annotations
 
-import csv
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, grade
 from test_grading import CHAPTER, SOLUTION, STUDENT
 
 from checks.answer_keys import make_key
 from checks.canonical import canonical
 from checks.catalogue import chapter_flags
-from checks.grading import Limits, grade_folder, step
+from checks.grading import Limits, step
 from checks.grading.cluster import Packed, pack, unpack
 from checks.grading.contained_run import Run
 from checks.grading.feedback import feedback_page
@@ -132,21 +131,15 @@ def test_real_submissions_under_variant_only(tmp_path, mnist_dir):
     submissions.mkdir()
     shutil.copy(SOLUTION, submissions / f"alice_{CHAPTER}.ipynb")
     shutil.copy(STUDENT, submissions / f"bob_{CHAPTER}.ipynb")
-    out = tmp_path / "gradebook.csv"
-    messages: list[str] = []
-    result = grade_folder(
+    graded = grade(
         submissions,
-        out=out,
+        tmp_path,
         variant={"target_digit": "3"},
         variant_only=True,
-        jobs=2,
         limits=Limits(cell_timeout=120, timeout=300, memory=3 * GIB),
-        cache_dir=tmp_path / "cache",
-        report=messages.append,
-        progress_bar=False,
         report_html=tmp_path / "report.html",
     )
-    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    result, rows, messages = graded.result, graded.rows, graded.messages
     alice, bob = rows[f"alice_{CHAPTER}"], rows[f"bob_{CHAPTER}"]
     assert alice["status"] == "ok" and alice["total"] == alice["possible"] != "0"
     assert bob["status"] == "ok" and bob["total"] == "0"
