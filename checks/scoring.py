@@ -57,16 +57,16 @@ def labels(name: str) -> np.ndarray:
 
 
 def loader(name: str) -> Callable[[], np.ndarray]:
-    """A function of no argument that returns :func:`labels` of ``name``, for a judge's standard.
+    """How a judge's standard gets a label set's labels: :func:`labels`, when they are needed.
 
     Parameters
     ----------
     name : str
-        A key of :data:`checks.catalogue.LABEL_SETS`.
+        The label set a score flag names (``"mnist_test"``).
 
     Returns
     -------
     callable
-        It loads the labels when called (once per process), not before.
+        Of no argument: it returns ``labels(name)``, loading them on its first call only.
     """
     return lambda: labels(name)

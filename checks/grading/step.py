@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
 from checks.catalogue import Flag, chapter_flags
-from checks.grading.contained_run import run_submission
-from checks.grading.judging import Grade, judge_flag
+from checks.grading.contained_run import Run, run_submission
+from checks.grading.judging import FlagGrade, Grade, judge_flag
 from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
 from checks.grading.submissions import Submission
@@ -180,15 +181,16 @@ def grade_submission(submission: Submission, settings: Settings, bench: Bench) -
         )
         for flag in chapter_flags(submission.chapter)
     ]
-    return Grade(
+    if variant_run is None:
+        return _row(submission, run, grades, bench)
+    return _row(
         submission,
-        run.status,
+        run,
         grades,
-        run.error,
-        variant_run.status if variant_run else None,
-        variant_run.error if variant_run else None,
-        run.seconds + (variant_run.seconds if variant_run else 0.0),
-        isolation=bench.isolation.mode,
+        bench,
+        variant_status=variant_run.status,
+        variant_error=variant_run.error,
+        seconds=run.seconds + variant_run.seconds,
     )
 
 
@@ -204,12 +206,12 @@ def _grade_under_variant_only(
         judge_flag(flag, run.answers.get(flag.id, []), variant_standard(flag, variant))
         for flag in chapter_flags(submission.chapter)
     ]
-    return Grade(
-        submission,
-        run.status,
-        grades,
-        run.error,
-        seconds=run.seconds,
-        isolation=bench.isolation.mode,
-        variant_only=True,
-    )
+    return _row(submission, run, grades, bench, variant_only=True)
+
+
+def _row(
+    submission: Submission, run: Run, grades: list[FlagGrade], bench: Bench, **more: Any
+) -> Grade:
+    """The gradebook row of a run: its status, first error, seconds and flags (and ``more``)."""
+    more.setdefault("seconds", run.seconds)
+    return Grade(submission, run.status, grades, run.error, isolation=bench.isolation.mode, **more)
