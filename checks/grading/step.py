@@ -72,6 +72,13 @@ def trusted_machine(isolation: str) -> tuple[str, Isolation]:
 def course_keys() -> tuple[dict[str, AnswerKey], dict[str, list[Mistake]]]:
     """The answer keys and the declared mistakes of this machine's verified package.
 
+    Returns
+    -------
+    keys : dict of str to AnswerKey
+        The answer keys by flag id.
+    mistakes : dict of str to list of Mistake
+        The declared mistakes by flag id.
+
     Raises
     ------
     GradingInputError
@@ -87,7 +94,20 @@ def course_keys() -> tuple[dict[str, AnswerKey], dict[str, list[Mistake]]]:
 
 
 def unrunnable(submission: Submission) -> Grade | None:
-    """The row of a submission that cannot run (not a notebook, refused...), or None."""
+    """The row of a submission that cannot run (not a notebook, refused...), or None.
+
+    The one place this is decided, for the session's threads and the cluster alike.
+
+    Parameters
+    ----------
+    submission : Submission
+        As found and classified.
+
+    Returns
+    -------
+    Grade or None
+        Its row, with the reason as its status; None when it can run.
+    """
     if submission.problem is not None or submission.chapter is None:
         return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
     return None
@@ -115,7 +135,22 @@ def score_bar(flag: Flag, solution_score: float | None = None) -> float:
 def standard(
     flag: Flag, keys: dict[str, AnswerKey], mistakes: dict[str, list[Mistake]]
 ) -> Standard:
-    """What a flag's answer as submitted is judged against: its key and mistakes, or its bar."""
+    """What a flag's answer as submitted is judged against: its key and mistakes, or its bar.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag.
+    keys : dict of str to AnswerKey
+        The answer keys by flag id (a flag without one: nothing is right).
+    mistakes : dict of str to list of Mistake
+        The declared mistakes by flag id.
+
+    Returns
+    -------
+    Standard
+        A score flag's threshold and labels, or the flag's key and declared mistakes.
+    """
     if flag.kind == "score":
         return Standard(bar=score_bar(flag), labels=loader(flag.labels or ""))
     return Standard(key=keys.get(flag.id), mistakes=tuple(mistakes.get(flag.id, [])))
@@ -124,7 +159,18 @@ def standard(
 def variant_standard(flag: Flag, variant: VariantKeys) -> Standard | None:
     """What a flag's answer under the variant is judged against (the solution's, there).
 
-    None when the solution has no answer for it under the variant (nothing to judge against).
+    Parameters
+    ----------
+    flag : Flag
+        The flag.
+    variant : VariantKeys
+        The solution's hashed answers (and scores) under the variant.
+
+    Returns
+    -------
+    Standard or None
+        The solution's key there, or the lower of the threshold and the solution's score; None
+        when the solution has no answer for it under the variant (nothing to judge against).
     """
     if flag.kind != "score":
         key = variant.keys.get(flag.id)
