@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks.authoring.notebooks import chapter_notebooks
 from checks.grading import grade_folder
 from checks.grading.parameters import parse_assignments
 from checks.grading.variants import prepare_variants
+from checks.layout import chapter_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VARIANT = ["random_state=7", "target_digit=3"]

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 from checks.authoring.compatibility.declared import load_declaration  # noqa: E402
 from checks.authoring.compatibility.environments import ensure_environment  # noqa: E402
 from checks.authoring.compatibility.runs import kernel_environment  # noqa: E402
-from checks.authoring.notebooks import chapter_notebooks  # noqa: E402
 from checks.checker import STRICT_VARIABLE  # noqa: E402
+from checks.layout import chapter_notebooks  # noqa: E402
 from checks.running.execute import run_notebook  # noqa: E402
 
 

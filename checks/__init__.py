@@ -11,6 +11,7 @@ In a notebook::
 """
 
 from checks.checker import FlagNotCaptured, check
+from checks.distribution import __version__ as __version__
 from checks.kaggle import write_kaggle_files
 from checks.mistakes import mistake
 from checks.mnist import MnistError, fetch_mnist
@@ -27,4 +28,3 @@ __all__ = [
     "validate_submission",
     "write_kaggle_files",
 ]
-__version__ = "0.1.0"

@@ -11,9 +11,11 @@ The key file also holds each flag's **declared mistakes** (:class:`Mistake`): th
 common wrong way to compute the flag, hashed the same way, with the hint that names the mistake.
 A wrong answer that matches one is told what went wrong instead of the flag's generic hint.
 
-This module is the one home of the hashing, of matching a value against a key, and of the key
-file's format (``answer_keys.json`` in the package, and the grader's cached keys of solutions run
-under variants).
+This module is the one home of the hashing, of matching a canonical text against a key, and of
+the key file's format (``answer_keys.json`` in the package, and the grader's cached keys of
+solutions run under variants). Reading a value into its canonical texts is
+:mod:`checks.canonical`'s; judging an answer against a key and the declared mistakes is
+:mod:`checks.judge`'s.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, fields
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
-from checks.canonical import BadAnswer, candidates, canonical, describe_error
-from checks.catalogue import Flag
+from checks.describe import describe_error
+from checks.layout import package_file
 
 ALGORITHM = "scrypt"
 #: scrypt's cost (``n``, a power of 2), block size (``r``) and parallelism (``p``): 128·n·r bytes
@@ -75,35 +76,6 @@ class AnswerKey:
         )
         return hmac.compare_digest(candidate, self.digest)
 
-    def accepts(self, flag: Flag, value: object) -> bool:
-        """Whether ``value`` answers ``flag`` (a float may fall in the neighbouring bucket).
-
-        Parameters
-        ----------
-        flag : Flag
-            The flag this key belongs to.
-        value : object
-            Anything.
-
-        Returns
-        -------
-        bool
-            Whether one of the value's canonical texts matches the key.
-
-        Raises
-        ------
-        BadAnswer
-            When the value cannot be an answer at all, or cannot be compared with the key;
-            never anything else.
-        """
-        texts = candidates(flag, value)
-        try:
-            return any(self.matches(flag.id, text) for text in texts)
-        except Exception as error:
-            raise BadAnswer(
-                f"the value could not be compared with the answer key ({describe_error(error)})"
-            ) from None
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -111,46 +83,6 @@ class Mistake:
 
     hint: str
     key: AnswerKey
-
-    def recognises(self, flag: Flag, value: object) -> bool:
-        """Whether ``value`` is this mistake's value (its own canonical text only; never raises).
-
-        Parameters
-        ----------
-        flag : Flag
-            The flag the mistake belongs to.
-        value : object
-            Anything.
-
-        Returns
-        -------
-        bool
-            Whether the value's canonical text matches the mistake's key.
-        """
-        try:
-            return self.key.matches(flag.id, canonical(flag, value))
-        except Exception:  # a value that cannot be an answer is no declared mistake
-            return False
-
-
-def recognised_mistake(flag: Flag, value: object, mistakes: list[Mistake]) -> Mistake | None:
-    """The first of ``mistakes`` whose value ``value`` is, or None (it never raises).
-
-    Parameters
-    ----------
-    flag : Flag
-        The flag answered.
-    value : object
-        A wrong answer.
-    mistakes : list of Mistake
-        The flag's declared mistakes.
-
-    Returns
-    -------
-    Mistake or None
-        The mistake the value matches.
-    """
-    return next((mistake for mistake in mistakes if mistake.recognises(flag, value)), None)
 
 
 def _memory(n: int, r: int, p: int) -> int:
@@ -333,7 +265,7 @@ def keys_from_json(data: dict[str, dict]) -> dict[str, AnswerKey]:
 
 def keys_path() -> Path:
     """The answer-key file shipped inside the package."""
-    return Path(str(resources.files("checks").joinpath(KEYS_FILE)))
+    return package_file(KEYS_FILE)
 
 
 @cache
@@ -442,7 +374,7 @@ VERSION_KEYS_FILE = "answer_keys_by_version.json"
 
 def version_keys_path() -> Path:
     """The file of per-series answer keys shipped inside the package."""
-    return Path(str(resources.files("checks").joinpath(VERSION_KEYS_FILE)))
+    return package_file(VERSION_KEYS_FILE)
 
 
 @cache

@@ -5,8 +5,10 @@ decimal digits, floats are rounded to the flag's decimals and written with exact
 strings are stripped, arrays are their shape and integer entries, a score flag's predictions are
 their digits written one after the other.
 
-Whatever the value, :func:`canonical`, :func:`candidates` and :func:`plain_value` either return
-or raise :class:`BadAnswer` with a one-line message: a value whose ``repr``, ``float`` or
+:func:`read_answer` reads a value once into an :class:`Answer`: its canonical text, the texts a
+key may match, and the plain value a kernel records. Whatever the value, it (and
+:func:`canonical`, :func:`candidates`, :func:`plain_value`, :func:`predictions`) either returns
+or raises :class:`BadAnswer` with a one-line message: a value whose ``repr``, ``float`` or
 ``__array__`` raises, a number too large for any conversion or a list nested 10,000 deep is a bad
 answer, never a crash.
 """
@@ -15,15 +17,15 @@ from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import TypeVar
 
 import numpy as np
 
-from checks.catalogue import Flag
-from checks.scoring import LABEL_SETS
+from checks.catalogue import LABEL_SETS, Flag
+from checks.describe import describe, describe_error
 
 #: No answer of the course comes near this magnitude. A larger number is refused with a plain
 #: message before a conversion can overflow (a float of 1e25 written with 4 decimals has more
@@ -33,108 +35,12 @@ LARGEST = 1e25
 LONGEST_STRING = 1_000
 #: Enough digits to round any number below :data:`LARGEST` to any flag's decimals exactly.
 _DECIMALS_CONTEXT = Context(prec=80, rounding=ROUND_HALF_EVEN)
-_SHOWN_LENGTH = 40
 
 T = TypeVar("T")
 
 
 class BadAnswer(ValueError):
     """The value cannot be an answer to this flag; the message is one line for the student."""
-
-
-# --- Describing any value, safely ---------------------------------------------------------
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 2
-_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = _SHORT.maxset = _SHORT.maxfrozenset = 40
-
-
-def _digits(integer: int) -> int:
-    """About how many decimal digits ``integer`` has, without writing it out."""
-    return int(int.bit_length(integer) * math.log10(2)) + 1
-
-
-def _short_text(value: object) -> str:
-    text = " ".join(_SHORT.repr(value).split())
-    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
-
-
-#: How the everyday types are named in a message ("got the string '5'"); any other type, or a
-#: subclass, is named by its class ("got a Fraction Fraction(1, 2)").
-_NOUNS = {
-    str: "the string",
-    int: "the integer",
-    float: "the number",
-    bool: "the boolean",
-    list: "a list",
-    tuple: "a tuple",
-    dict: "a dict",
-    set: "a set",
-}
-
-
-def _with_article(name: str) -> str:
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-
-
-def _describe(value: object) -> str:
-    kind = type(value)
-    if value is None or value is Ellipsis:
-        return repr(value)
-    if kind is np.ndarray:
-        return f"a NumPy array of shape {value.shape}"  # type: ignore[union-attr]
-    if isinstance(value, np.ndarray):
-        return f"{_with_article(kind.__name__)} (a NumPy array) of shape {value.shape}"
-    if kind is int and int.bit_length(value) > 128:  # type: ignore[arg-type]
-        return f"an integer of about {_digits(value):,} digits"  # type: ignore[arg-type]
-    if isinstance(value, np.generic):
-        return f"a NumPy {kind.__name__} {_short_text(value.item())}"
-    noun = _NOUNS.get(kind)
-    if noun:
-        return f"{noun} {_short_text(value)}"
-    return f"{_with_article(kind.__name__)} {_short_text(value)}"
-
-
-def describe(value: object) -> str:
-    """A short one-line description of any value, in words: ``the integer 1234``; never raises.
-
-    Parameters
-    ----------
-    value : object
-        Anything, including objects whose ``repr`` raises and integers of millions of digits.
-
-    Returns
-    -------
-    str
-        What the value is and a shortened ``repr``: ``the string '5'``, ``a NumPy array of
-        shape (3,)``, ``a Fraction Fraction(1, 2)``.
-    """
-    try:
-        return _describe(value)
-    except Exception:
-        return "a value that cannot be shown"
-
-
-def describe_error(error: BaseException) -> str:
-    """An exception as one short line, ``RecursionError: maximum recursion ...``; never raises.
-
-    Parameters
-    ----------
-    error : BaseException
-        Any exception, including one whose ``str`` raises.
-
-    Returns
-    -------
-    str
-        The exception's type and the first line of its message, shortened.
-    """
-    try:
-        lines = str(error).strip().splitlines()
-        message = lines[0] if lines else ""
-    except Exception:
-        message = ""
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return text if len(text) <= 2 * _SHOWN_LENGTH else text[: 2 * _SHOWN_LENGTH - 3] + "..."
 
 
 # --- Numbers -------------------------------------------------------------------------------
@@ -208,10 +114,6 @@ def _rounded(number: float, decimals: int) -> str:
     if rounded.is_zero():
         rounded = abs(rounded)  # no "-0.000"
     return format(rounded, "f")
-
-
-def _float_text(flag: Flag, value: object) -> str:
-    return _rounded(float(_as_real(flag, value)), flag.decimals or 0)
 
 
 # --- Strings and arrays --------------------------------------------------------------------
@@ -360,20 +262,96 @@ def _guarded(flag: Flag, compute: Callable[[], T]) -> T:
         ) from None
 
 
-def _canonical(flag: Flag, value: object) -> str:
+@dataclass(frozen=True)
+class Answer:
+    """A value read once as the answer to a flag: all that judging and recording need of it.
+
+    Made by :func:`read_answer`, the one conversion of a value: the judge compares its texts
+    with a key and the declared mistakes, the recorder writes its plain value, and nothing
+    reads the value again.
+    """
+
+    flag: Flag
+    #: The canonical text: ``"1234"``, ``"0.125"``, ``"7"``, ``"2x2:1,2,3,4"``; for a score flag
+    #: (never hashed) its predictions' digits, ``"7210..."``.
+    text: str
+    #: The texts a key may match: :attr:`text` first, then for a float flag the nearest
+    #: neighbour, so that platform noise at a bucket boundary does not fail a right answer.
+    candidates: tuple[str, ...]
+    #: Plain JSON data that reads as the same answer (what a kernel records for the grader).
+    plain: object
+    #: A score flag's predictions, int64 digits 0-9; None for any other flag.
+    predictions: np.ndarray | None = field(default=None, compare=False)
+
+
+def _float_answer(flag: Flag, value: object) -> Answer:
+    number = float(_as_real(flag, value))
+    decimals = flag.decimals or 0
+    own = _rounded(number, decimals)
+    half_bucket = 0.5 * 10.0**-decimals
+    nearest = (
+        own,
+        _rounded(number - half_bucket, decimals),
+        _rounded(number + half_bucket, decimals),
+    )
+    return Answer(flag, own, tuple(dict.fromkeys(nearest)), number)
+
+
+def _array_plain(flag: Flag, text: str) -> object:
+    entries = text.split(":")[1]
+    integers = [int(entry) for entry in entries.split(",")] if entries else []
+    return np.array(integers, dtype=object).reshape(flag.shape or ()).tolist()
+
+
+def _read(flag: Flag, value: object) -> Answer:
     if flag.kind == "integer":
-        return _integer_text(flag, value)
+        text = _integer_text(flag, value)
+        return Answer(flag, text, (text,), int(text))
     if flag.kind == "float":
-        return _float_text(flag, value)
+        return _float_answer(flag, value)
     if flag.kind == "string":
-        return _string_text(flag, value)
+        text = _string_text(flag, value)
+        return Answer(flag, text, (text,), text)
     if flag.kind == "score":
-        return "".join(_DIGIT_TEXTS[digit] for digit in _predictions(flag, value))
-    return _array_text(flag, value)
+        digits = _predictions(flag, value)
+        text = "".join(_DIGIT_TEXTS[digit] for digit in digits)
+        return Answer(flag, text, (text,), [int(digit) for digit in text], digits)
+    text = _array_text(flag, value)
+    return Answer(flag, text, (text,), _array_plain(flag, text))
+
+
+def read_answer(flag: Flag, value: object) -> Answer:
+    """Read ``value`` as the answer to ``flag``, once: its canonical texts and its plain value.
+
+    Parameters
+    ----------
+    flag : Flag
+        The flag the value answers; its kind (and decimals, shape, label set) say how to read it.
+    value : object
+        Anything.
+
+    Returns
+    -------
+    Answer
+        The canonical text, the texts a key may match, the plain JSON value, and for a score
+        flag the predictions.
+
+    Raises
+    ------
+    BadAnswer
+        For any value that cannot be an answer, with a one-line message; never anything else.
+
+    Examples
+    --------
+    >>> from checks.catalogue import get_flag
+    >>> read_answer(get_flag("1.1"), 5923).text
+    '5923'
+    """
+    return _guarded(flag, lambda: _read(flag, value))
 
 
 def canonical(flag: Flag, value: object) -> str:
-    """The canonical text of ``value`` for ``flag``.
+    """The canonical text of ``value`` for ``flag`` (:attr:`Answer.text`).
 
     Parameters
     ----------
@@ -393,11 +371,11 @@ def canonical(flag: Flag, value: object) -> str:
     BadAnswer
         For any value that cannot be an answer, with a one-line message; never anything else.
     """
-    return _guarded(flag, lambda: _canonical(flag, value))
+    return read_answer(flag, value).text
 
 
 def plain_value(flag: Flag, value: object) -> object:
-    """``value`` as plain JSON data (numbers, strings, nested lists) that gives the same canonical.
+    """``value`` as plain JSON data that gives the same canonical (:attr:`Answer.plain`).
 
     Used to carry a kernel's answer to the grader, which judges it itself: an array becomes
     nested lists of Python ints, an integer answer a Python int, a NumPy float a Python float.
@@ -419,33 +397,11 @@ def plain_value(flag: Flag, value: object) -> object:
     BadAnswer
         If the value cannot be an answer; never anything else.
     """
-    text = canonical(flag, value)
-    if flag.kind == "integer":
-        return int(text)
-    if flag.kind == "string":
-        return text
-    if flag.kind == "score":
-        return [int(digit) for digit in text]
-    if flag.kind == "array":
-        entries = text.split(":")[1]
-        integers = [int(entry) for entry in entries.split(",")] if entries else []
-        return np.array(integers, dtype=object).reshape(flag.shape or ()).tolist()
-    return _guarded(flag, lambda: float(_as_real(flag, value)))
-
-
-def _float_candidates(flag: Flag, value: object, own: str) -> list[str]:
-    number = float(_as_real(flag, value))
-    half_bucket = 0.5 * 10.0 ** -(flag.decimals or 0)
-    texts = [
-        own,
-        _rounded(number - half_bucket, flag.decimals or 0),
-        _rounded(number + half_bucket, flag.decimals or 0),
-    ]
-    return list(dict.fromkeys(texts))
+    return read_answer(flag, value).plain
 
 
 def candidates(flag: Flag, value: object) -> list[str]:
-    """The canonical texts accepted for ``value``: its own, plus for floats the nearest neighbour.
+    """The canonical texts accepted for ``value`` (:attr:`Answer.candidates`).
 
     A float is compared in its rounding bucket and in the neighbouring bucket on the side it is
     nearest to, so that platform noise at a bucket boundary does not fail a right answer.
@@ -467,7 +423,4 @@ def candidates(flag: Flag, value: object) -> list[str]:
     BadAnswer
         For any value that cannot be an answer; never anything else.
     """
-    own = canonical(flag, value)
-    if flag.kind != "float":
-        return [own]
-    return _guarded(flag, lambda: _float_candidates(flag, value, own))
+    return list(read_answer(flag, value).candidates)

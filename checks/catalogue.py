@@ -1,4 +1,9 @@
-"""The flag catalogue: what each graded checkpoint asks for, how many points it is worth."""
+"""The flag catalogue: what each graded checkpoint asks for, how many points it is worth.
+
+It is the one home of what a flag is: the flags of ``flags.toml``, and what a score flag may name,
+:data:`METRICS` and :data:`LABEL_SETS` (each label set's size and description). It imports no
+data module: :mod:`checks.scoring` binds each label set to the function that loads its labels.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,32 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from checks.scoring import LABEL_SETS, METRICS
-
 KINDS = ("integer", "float", "string", "array", "score")
 #: The fields a score flag must have, and only a score flag may have.
 SCORE_FIELDS = ("metric", "threshold", "labels")
+#: The metrics a score flag may name (their functions: :data:`checks.judge.METRIC_FUNCTIONS`).
+METRICS = ("accuracy",)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """Labels a score flag's predictions are judged against: what they are, not how they load."""
+
+    description: str
+    size: int
+    #: Whether predictions may also come as a Kaggle submission file ``ImageId,Label`` (a path)
+    #: or DataFrame, read by :func:`checks.submission.read_submission` when checked.
+    submission: bool = False
+
+
+#: Label set name -> what it is. :data:`checks.scoring.LOADERS` loads each one's labels.
+LABEL_SETS: dict[str, LabelSet] = {
+    "mnist_test": LabelSet("MNIST's 10,000 test images", 10_000),
+    # 28,000: the rows of the Kaggle-style test.csv (checks.kaggle.N_TEST_ROWS).
+    "kaggle_test": LabelSet(
+        "the 28,000 images of the Kaggle-style test.csv, in its order", 28_000, submission=True
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -26,9 +52,9 @@ class Flag:
     hint: str
     decimals: int | None = None
     shape: tuple[int, ...] | None = None
-    metric: str | None = None  # score flags: a name in checks.scoring.METRICS
+    metric: str | None = None  # score flags: a name in METRICS
     threshold: float | None = None  # score flags: captured at or above it
-    labels: str | None = None  # score flags: a name in checks.scoring.LABEL_SETS
+    labels: str | None = None  # score flags: a name in LABEL_SETS
 
     @property
     def keyed(self) -> bool:
@@ -119,7 +145,7 @@ def _check_score_fields(flag: Flag, entry: dict) -> None:
     if missing:
         raise ValueError(f"flag {flag.id}: a score flag needs {', '.join(missing)}")
     if flag.metric not in METRICS:
-        raise ValueError(f"flag {flag.id}: metric must be one of {tuple(METRICS)}")
+        raise ValueError(f"flag {flag.id}: metric must be one of {METRICS}")
     if flag.labels not in LABEL_SETS:
         raise ValueError(f"flag {flag.id}: labels must be one of {tuple(LABEL_SETS)}")
     threshold = flag.threshold

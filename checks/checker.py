@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from checks import recording, store, versions
+from checks import recording, scoring, store, versions
 from checks.answer_keys import (
     AnswerKey,
     KeyFileError,
@@ -13,12 +13,13 @@ from checks.answer_keys import (
     load_keys,
     load_mistakes,
     load_version_keys,
-    recognised_mistake,
 )
-from checks.canonical import BadAnswer, candidates, describe_error, predictions
-from checks.catalogue import Flag, UnknownFlag, chapter_flags, flags, get_flag
+from checks.canonical import Answer, BadAnswer, read_answer
+from checks.catalogue import LABEL_SETS, Flag, UnknownFlag, chapter_flags, flags, get_flag
+from checks.describe import describe_error
+from checks.judge import Judgement, Standard
+from checks.judge import judge as judge_answer
 from checks.outcome import CORRECT, INVALID, NO_KEY, UNANSWERED, WRONG, Outcome, Totals, show
-from checks.scoring import LABEL_SETS, measure
 from checks.submission import SubmissionError, is_submission_source, read_submission
 
 STRICT_VARIABLE = "CHECKS_STRICT"
@@ -60,6 +61,24 @@ def mistakes_for(flag: Flag) -> list[Mistake]:
     return load_mistakes().get(flag.id, [])
 
 
+def standard_for(flag: Flag) -> Standard | str:
+    """What ``flag`` is judged against in this kernel, or why nothing (a message for instructors).
+
+    A score flag: its threshold, against the labels of its label set, loaded here. A flag with a
+    key: :func:`key_for` and :func:`mistakes_for`.
+    """
+    if flag.kind == "score":
+        return Standard(bar=flag.threshold or 0.0, labels=scoring.loader(flag.labels or ""))
+    try:
+        key = key_for(flag)
+        mistakes = tuple(mistakes_for(flag))
+    except KeyFileError as error:
+        return f"Instructors: the answer keys cannot be used ({error})."
+    if key is None:
+        return "Instructors: run `python -m checks keys` to make the answer keys."
+    return Standard(key=key, mistakes=mistakes)
+
+
 def judge(flag_id: object, value: object) -> Outcome:
     """Decide whether ``value`` answers the flag, without saving anything.
 
@@ -70,62 +89,51 @@ def judge(flag_id: object, value: object) -> Outcome:
     return _judged(flag_id, value)[0]
 
 
-def _judged(flag_id: object, value: object) -> tuple[Outcome, object]:
-    """The outcome, and the value judged: a submission file read into its predictions.
+def _judged(flag_id: object, value: object) -> tuple[Outcome, Answer | None]:
+    """The outcome, and the answer judged (None if the value is none): read once, here.
 
-    What is recorded for the grader is the value judged, never a path: the grader must score
-    what the kernel read, not open a file the kernel names.
+    A submission file is read into its predictions first. What is recorded for the grader is
+    the answer judged, never a path: the grader must score what the kernel read, not open a
+    file the kernel names.
     """
     try:
         flag = get_flag(flag_id)
     except UnknownFlag as error:
-        return Outcome(_short(str(flag_id)), INVALID, _sentence(_short(str(error), 200))), value
+        return Outcome(_short(str(flag_id)), INVALID, _sentence(_short(str(error), 200))), None
     if value is Ellipsis:
         return Outcome(
             flag.id, UNANSWERED, "Replace the ... with your answer and run the cell again.", flag
-        ), value
-    if flag.kind == "score":
-        if LABEL_SETS[flag.labels or ""].submission and is_submission_source(value):
-            try:
-                value = read_submission(value)
-            except SubmissionError as error:
-                return Outcome(flag.id, INVALID, _sentence(error.one_line()), flag), value
-        return _judge_score(flag, value), value
-    return _judge_keyed(flag, value), value
-
-
-def _judge_keyed(flag: Flag, value: object) -> Outcome:
-    """A flag with an answer key: right, a declared mistake, or wrong with the flag's hint."""
+        ), None
+    takes_files = flag.kind == "score" and LABEL_SETS[flag.labels or ""].submission
+    if takes_files and is_submission_source(value):
+        try:
+            value = read_submission(value)
+        except SubmissionError as error:
+            return Outcome(flag.id, INVALID, _sentence(error.one_line()), flag), None
     try:
-        candidates(flag, value)
-        key = _key_for(flag)
-        if isinstance(key, str):
-            return Outcome(flag.id, NO_KEY, key, flag)
-        if key.accepts(flag, value):
-            return Outcome(flag.id, CORRECT, _worth(flag), flag)
+        answer = read_answer(flag, value)
+        standard = standard_for(flag)
+        if isinstance(standard, str):
+            return Outcome(flag.id, NO_KEY, standard, flag), answer
+        judgement = judge_answer(answer, standard)
     except BadAnswer as error:
-        return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
-    mistake = recognised_mistake(flag, value, mistakes_for(flag))
-    if mistake is not None:
-        return Outcome(flag.id, WRONG, mistake.hint, flag, targeted=True)
-    note = versions.note_for_flag(flag.id)
-    return Outcome(flag.id, WRONG, f"Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
+        return Outcome(flag.id, INVALID, _sentence(str(error)), flag), None
+    return _outcome(flag, judgement), answer
 
 
-def _judge_score(flag: Flag, value: object) -> Outcome:
-    """A score flag: its metric on the predictions, against labels loaded here, vs its threshold.
+def _outcome(flag: Flag, judgement: Judgement) -> Outcome:
+    """The verdict a judgement gets: right, a declared mistake, or wrong with the flag's hint.
 
-    It has no answer key. Labels that cannot be loaded (no MNIST) raise, for :func:`check`'s
-    boundary to explain in one line.
+    A score flag's verdict says the score; a wrong answer to a flag whose answer may differ
+    under the installed libraries says so after the hint.
     """
-    try:
-        predicted = predictions(flag, value)
-    except BadAnswer as error:
-        return Outcome(flag.id, INVALID, _sentence(str(error)), flag)
-    score = measure(flag.metric or "", flag.labels or "", predicted, flag.threshold or 0.0)
-    if score.reached:
-        return Outcome(flag.id, CORRECT, f"{_sentence(str(score))} {_worth(flag)}", flag)
-    return Outcome(flag.id, WRONG, f"{_sentence(str(score))} Hint: {flag.hint}", flag)
+    score = f"{_sentence(str(judgement.score))} " if judgement.score is not None else ""
+    if judgement.right:
+        return Outcome(flag.id, CORRECT, f"{score}{_worth(flag)}", flag)
+    if judgement.mistake is not None:
+        return Outcome(flag.id, WRONG, judgement.mistake.hint, flag, targeted=True)
+    note = "" if judgement.score is not None else versions.note_for_flag(flag.id)
+    return Outcome(flag.id, WRONG, f"{score}Hint: {flag.hint}" + (f" {note}" if note else ""), flag)
 
 
 def _worth(flag: Flag) -> str:
@@ -139,17 +147,6 @@ def _sentence(text: str) -> str:
 
 def _short(text: str, length: int = 20) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
-
-
-def _key_for(flag: Flag) -> AnswerKey | str:
-    """The flag's answer key, or why there is none (for instructors)."""
-    try:
-        key = key_for(flag)
-    except KeyFileError as error:
-        return f"Instructors: the answer keys cannot be used ({error})."
-    if key is None:
-        return "Instructors: run `python -m checks keys` to make the answer keys."
-    return key
 
 
 def totals_for(flag: Flag, records: dict[str, store.FlagProgress]) -> Totals:
@@ -261,11 +258,11 @@ def check(flag_id: object, value: object) -> Outcome:
 def _judge_save_show(flag_id: object, value: object) -> Outcome:
     """Everything :func:`check` does but strict mode: judge, save, show, record."""
     versions.warn_once_if_mismatched()
-    judged, value = _judged(flag_id, value)
+    judged, answer = _judged(flag_id, value)
     outcome = _save(judged)
     show(outcome)
-    if outcome.flag is not None and outcome.status in (CORRECT, WRONG, NO_KEY):
-        recording.record(outcome.flag, value)
+    if answer is not None and outcome.status in (CORRECT, WRONG, NO_KEY):
+        recording.record(answer)
     return outcome
 
 

@@ -10,9 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from checks.catalogue import flags, get_flag, load_catalogue
-from checks.files import course_root
-from checks.scoring import LABEL_SETS
+from checks.catalogue import LABEL_SETS, flags, get_flag, load_catalogue
+from checks.layout import course_root, solutions_folder
 
 EXIT_RIGHT, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SOLUTION_FAILED = 1
@@ -154,7 +153,7 @@ def command_keys(arguments: argparse.Namespace) -> int:
     from checks.authoring.keys import regenerate_keys
     from checks.authoring.solution_runs import SolutionFailed
 
-    solutions = Path(arguments.solutions) if arguments.solutions else course_root() / "solutions"
+    solutions = Path(arguments.solutions) if arguments.solutions else solutions_folder()
     try:
         changed = regenerate_keys(solutions, chapters=arguments.chapters)
     except SolutionFailed as error:
@@ -174,7 +173,7 @@ def command_compat(arguments: argparse.Namespace) -> int:
     from checks.authoring.compatibility.declared import DeclarationError
     from checks.authoring.compatibility.environments import EnvironmentFailed
     from checks.authoring.compatibility.matrix import MatrixError
-    from checks.authoring.compatibility.runs import default_results_file, read_results
+    from checks.authoring.compatibility.results import default_results_file, read_results
 
     root = course_root()
     results_file = Path(arguments.results) if arguments.results else default_results_file()
@@ -207,9 +206,9 @@ def command_compat(arguments: argparse.Namespace) -> int:
 def command_grade(arguments: argparse.Namespace) -> int:
     """Grade a folder of submissions; exit 0 when every submission has its row."""
     from checks.authoring.solution_runs import SolutionFailed
-    from checks.grading import GradingInputError, Limits, grade_folder
-    from checks.grading.contained_run import GIB
     from checks.grading.parameters import VariantError, parse_assignments
+    from checks.grading.session import GradingInputError, grade_folder
+    from checks.running.limits import GIB, Limits
 
     try:
         result = grade_folder(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
+
+from checks.layout import package_file
 
 SUMMARY_FILE = "compatibility.json"
 SAME, DIFFERS, UNSUPPORTED, CONFLICT = "same", "differs", "unsupported", "conflict"
@@ -68,7 +69,7 @@ class Compatibility:
 
 def summary_path() -> Path:
     """The summary file shipped inside the package."""
-    return Path(str(resources.files("checks").joinpath(SUMMARY_FILE)))
+    return package_file(SUMMARY_FILE)
 
 
 @cache

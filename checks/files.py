@@ -1,4 +1,7 @@
-"""Small file helpers shared by the package: atomic writes, the course's root folder."""
+"""Small file helpers shared by the package: atomic writes, safe reads, paths in messages.
+
+Where the course's files are is :mod:`checks.layout`'s.
+"""
 
 from __future__ import annotations
 
@@ -46,14 +49,6 @@ def read_regular_file(path: Path, limit: int) -> bytes | None:
         return stream.read(limit)
 
 
-def course_root() -> Path:
-    """The course repository: the current folder if it has solutions/, else the package's parent."""
-    here = Path.cwd()
-    if (here / "solutions").is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent
-
-
 def make_folder(path: Path, *, private: bool = False) -> Path:
     """Create ``path`` and any missing parents; return it.
 
@@ -77,12 +72,6 @@ def make_folder(path: Path, *, private: bool = False) -> Path:
     if private:
         path.chmod(0o700)
     return path
-
-
-def course_cache_dir() -> Path:
-    """The course's folder in the user's cache: ``$XDG_CACHE_HOME/mnist-course`` (``~/.cache``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mnist-course"
 
 
 def shown_path(path: object, length: int = 80) -> str:

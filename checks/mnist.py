@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from checks.files import atomic_write_bytes, course_cache_dir, make_folder
+from checks.files import atomic_write_bytes, make_folder
+from checks.layout import cache_dir as course_cache_dir
 
 if TYPE_CHECKING:
     from sklearn.utils import Bunch

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from checks.canonical import canonical, plain_value
+from checks.canonical import Answer, canonical, plain_value
 from checks.catalogue import Flag, get_flag
 from checks.files import read_regular_file
 from checks.store import HOME_VARIABLE
@@ -67,31 +67,29 @@ def recording_file() -> Path | None:
     return Path(configured) if configured else None
 
 
-def record(flag: Flag, value: object) -> bool:
-    """Append ``value``, checked as the answer to ``flag``, to the record file (if recording).
+def record(answer: Answer) -> bool:
+    """Append a checked answer, as plain JSON, to the record file (if recording).
 
-    It never raises: a value that cannot be turned into plain JSON is not recorded (the grader
-    then sees the flag as not answered), and a record file that cannot be written only warns.
+    It never raises: an answer that cannot be written as JSON is not recorded (the grader then
+    sees the flag as not answered), and a record file that cannot be written only warns.
 
     Parameters
     ----------
-    flag : Flag
-        The flag the value answers.
-    value : object
-        The value checked.
+    answer : Answer
+        The answer checked (:func:`checks.canonical.read_answer`): its flag and plain value.
 
     Returns
     -------
     bool
-        Whether the value was recorded.
+        Whether the answer was recorded.
     """
     path = recording_file()
     if path is None:
         return False
     try:
         entry = {
-            "flag": flag.id,
-            "value": plain_value(flag, value),
+            "flag": answer.flag.id,
+            "value": answer.plain,
             "notebook": os.environ.get(NOTEBOOK_VARIABLE, ""),
         }
         line = json.dumps(entry, allow_nan=False) + "\n"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from checks.compatibility import UNKNOWN_ANSWER, Compatibility, load_compatibility, series
+from checks.distribution import DISTRIBUTION
 
-DISTRIBUTION = "mnist-course"
 # The libraries whose versions may shape the answers: the one list of them.
 NUMBER_SHAPING = ("numpy", "scikit-learn", "scipy")
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,13 @@ def mnist_dir() -> Path:
     if not (folder / _IDX).is_file():
         pytest.fail(f"the MNIST IDX files are needed in {folder} (set MNIST_DATA_DIR)")
     return folder
+
+
+@pytest.fixture
+def offline_mnist(mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MNIST (and the labels a score is measured against) read from the IDX files, offline."""
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    return mnist_dir
 
 
 @pytest.fixture(autouse=True)
@@ -334,22 +342,43 @@ def book_started() -> float:
     return _book_started
 
 
-def grade_quietly(folder: Path, work: Path) -> dict[str, dict[str, str]]:
-    """Grade a folder of submissions as `python -m checks grade` does (two jobs, the course's
-    limits, a throwaway secret and cache, no output); the gradebook's rows by student."""
-    from checks.grading import Limits, grade_folder
-    from checks.grading.contained_run import GIB
+@dataclass(frozen=True)
+class Graded:
+    """What :func:`grade` returns: the session's result, the gradebook's rows, its messages."""
 
-    out = work / "gradebook.csv"
+    result: object  # checks.grading.GradingResult
+    rows: dict[str, dict[str, str]]  # by student
+    messages: list[str]
+
+
+def grade(folder: Path, work: Path, **options: object) -> Graded:
+    """Grade a folder of submissions as `python -m checks grade` does, for a test.
+
+    Two jobs, the course's limits (60 s a cell, 120 s a run, 3 GiB), the gradebook and the
+    variant cache in ``work``, a canary secret in the grader's environment (no kernel may see
+    it), the messages kept, no progress bar; ``options`` are ``grade_folder``'s own, and win.
+    """
+    from checks.grading import Limits, grade_folder
+    from checks.running.limits import GIB
+
+    messages: list[str] = []
+    arguments = {
+        "out": work / "gradebook.csv",
+        "jobs": 2,
+        "limits": Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
+        "cache_dir": work / "cache",
+        "report": messages.append,
+        "progress_bar": False,
+        **options,
+    }
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADER_SECRET", "x")
-        grade_folder(
-            folder,
-            out=out,
-            jobs=2,
-            limits=Limits(cell_timeout=60, timeout=120, memory=3 * GIB),
-            cache_dir=work / "cache",
-            report=lambda message: None,
-            progress_bar=False,
-        )
-    return {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+        result = grade_folder(folder, **arguments)
+    with result.gradebook.open(encoding="utf-8") as stream:
+        rows = {row["student"]: row for row in csv.DictReader(stream)}
+    return Graded(result, rows, messages)
+
+
+def grade_quietly(folder: Path, work: Path) -> dict[str, dict[str, str]]:
+    """The gradebook's rows by student, graded by :func:`grade`."""
+    return grade(folder, work).rows

@@ -15,8 +15,10 @@ import pytest
 
 import checks
 from checks import checker, recording
-from checks.canonical import BadAnswer, candidates, canonical, describe, plain_value
+from checks.canonical import BadAnswer, candidates, canonical, plain_value, read_answer
 from checks.catalogue import Flag
+from checks.describe import describe
+from checks.judge import Standard, judge
 from checks.outcome import INVALID
 from checks.recording import RECORD_FILE, RECORD_VARIABLE
 
@@ -244,7 +246,7 @@ def test_canonical_forms_raise_only_bad_answer(flag, name, synthetic_keys):
             compute(flag, value)
         assert "\n" not in str(error.value) and len(str(error.value)) < 300
     with pytest.raises(BadAnswer):
-        synthetic_keys["1.1"].accepts(flag, value)
+        judge(read_answer(flag, value), Standard(key=synthetic_keys["1.1"]))
 
 
 def test_describing_a_value_never_raises():
@@ -270,13 +272,15 @@ def test_record_mode_never_breaks_check(tmp_path, monkeypatch, capsys):
         assert not checks.check("1.1", value)  # not recorded: not an answer
     capsys.readouterr()
 
-    def unrecordable(*args: object) -> object:
-        raise Boom
+    class UnwritableJson:
+        @staticmethod
+        def dumps(*args: object, **kwargs: object) -> str:
+            raise Boom
 
-    monkeypatch.setattr(recording, "plain_value", unrecordable)
+    monkeypatch.setattr(recording, "json", UnwritableJson)
     assert checks.check("1.1", 1234)  # right, but not recorded
     assert not (tmp_path / RECORD_FILE).exists() or not (tmp_path / RECORD_FILE).read_text()
-    monkeypatch.setattr(recording, "plain_value", plain_value)
+    monkeypatch.setattr(recording, "json", json)
     monkeypatch.setattr(checker, "load_keys", lambda: {})
     monkeypatch.setenv(RECORD_VARIABLE, str(tmp_path / "a-file" / "not-a-folder" / RECORD_FILE))
     (tmp_path / "a-file").write_text("")
@@ -327,7 +331,7 @@ def test_whatever_a_record_file_holds_the_grader_can_judge(flag, text, synthetic
     except BadAnswer:
         return
     assert all(isinstance(text, str) for text in texts)
-    synthetic_keys["1.1"].accepts(flag, value)
+    judge(read_answer(flag, value), Standard(key=synthetic_keys["1.1"]))
 
 
 def test_the_record_reader_skips_overlong_lines_without_holding_them(tmp_path):

@@ -27,10 +27,7 @@ from checks.kaggle import (
     write_kaggle_files,
 )
 
-
-@pytest.fixture(autouse=True)
-def offline(mnist_dir, monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+pytestmark = pytest.mark.usefixtures("offline_mnist")
 
 
 # --- The split -------------------------------------------------------------------------------

@@ -25,12 +25,14 @@ from checks.answer_keys import (
 )
 from checks.authoring.keys import MistakeRefused, build_mistakes, distinct_mistakes
 from checks.authoring.release import student_version
+from checks.canonical import read_answer
 from checks.catalogue import get_flag
 from checks.grading.feedback import feedback_page
 from checks.grading.gradebook import MISTAKE_PREFIX, write_gradebook
 from checks.grading.judging import Grade, judge_flag
 from checks.grading.status import RunStatus, Verdict
 from checks.grading.submissions import Submission
+from checks.judge import Standard, recognised_mistake
 from checks.outcome import WRONG
 from checks.recording import (
     MISTAKES_FILE,
@@ -127,8 +129,9 @@ def test_two_mistakes_with_one_value_are_refused_the_same_one_twice_counts_once(
 
 def test_built_mistakes_are_recognised_and_keep_their_salt_when_unchanged():
     mistakes = build_mistakes([declared("1.1", 1000, HINT)], ANSWERS, {})
-    assert mistakes["1.1"][0].recognises(get_flag("1.1"), 1000)
-    assert not mistakes["1.1"][0].recognises(get_flag("1.1"), 1234)
+    flag = get_flag("1.1")
+    assert recognised_mistake(read_answer(flag, 1000), tuple(mistakes["1.1"])) is not None
+    assert recognised_mistake(read_answer(flag, 1234), tuple(mistakes["1.1"])) is None
     assert build_mistakes([declared("1.1", 1000, HINT)], ANSWERS, mistakes) == mistakes
 
 
@@ -159,9 +162,10 @@ def test_release_removes_the_mistakes_cells():
 def test_the_grader_names_the_mistake_in_feedback_and_gradebook(tmp_path, synthetic_mistake_set):
     flag = get_flag("1.1")
     key = make_key("1.1", "1234", "tests")
-    named = judge_flag(flag, [1000], key, mistakes=synthetic_mistake_set["1.1"])
-    plain = judge_flag(flag, [999], key, mistakes=synthetic_mistake_set["1.1"])
-    right = judge_flag(flag, [1234], key, mistakes=synthetic_mistake_set["1.1"])
+    standard = Standard(key=key, mistakes=tuple(synthetic_mistake_set["1.1"]))
+    named = judge_flag(flag, [1000], standard)
+    plain = judge_flag(flag, [999], standard)
+    right = judge_flag(flag, [1234], standard)
     assert (named.verdict, named.mistake) == (Verdict.WRONG, HINT)
     assert plain.mistake is None and right.mistake is None
     grade = Grade(Submission("zoe", tmp_path / "z.ipynb", None, chapter=1), RunStatus.OK, [named])

@@ -18,11 +18,12 @@ from conftest import grade_quietly
 import checks
 from checks import scoring
 from checks.canonical import BadAnswer, canonical, plain_value, predictions
-from checks.catalogue import _parse_flag, flags, get_flag
+from checks.catalogue import LABEL_SETS, METRICS, _parse_flag, flags, get_flag
 from checks.checker import FlagNotCaptured, judge
-from checks.grading.judging import judge_flag, score_bar
+from checks.grading.judging import judge_flag
 from checks.grading.status import Verdict
-from checks.grading.variants import VariantKeys
+from checks.grading.step import score_bar, standard, variant_standard
+from checks.grading.variant_keys import VariantKeys
 from checks.outcome import CORRECT, INVALID
 from checks.recording import LONGEST_RECORD, RECORD_FILE, RECORD_VARIABLE, read_records
 
@@ -38,9 +39,7 @@ def truth(mnist_dir) -> np.ndarray:
         return checks.fetch_mnist(verbose=False).target[60_000:]
 
 
-@pytest.fixture(autouse=True)
-def offline_labels(mnist_dir, monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+pytestmark = pytest.mark.usefixtures("offline_mnist")
 
 
 def with_errors(truth: np.ndarray, count: int) -> np.ndarray:
@@ -62,8 +61,9 @@ SCORE = {"kind": "score", "metric": "accuracy", "threshold": 0.97, "labels": "mn
 
 def test_every_score_flag_names_a_known_metric_and_label_set():
     assert SCORE_FLAGS, "the course has a score flag"
+    assert set(scoring.LOADERS) == set(LABEL_SETS)  # each label set has its loader
     for flag in SCORE_FLAGS:
-        assert flag.metric in scoring.METRICS and flag.labels in scoring.LABEL_SETS
+        assert flag.metric in METRICS and flag.labels in LABEL_SETS
         assert not flag.keyed and 0 < (flag.threshold or 0) <= 1
 
 
@@ -250,7 +250,7 @@ def test_the_command_line_verifies_predictions(truth):
 def test_the_grader_captures_a_score_at_or_above_the_threshold(truth):
     right = plain_value(FLAG, with_errors(truth, 10))
     wrong = plain_value(FLAG, with_errors(truth, errors_for(FLAG.threshold, len(truth)) + 1))
-    bar = score_bar(FLAG)
+    bar = standard(FLAG, {}, {})
     assert judge_flag(FLAG, [right], bar).verdict is Verdict.CAPTURED
     assert judge_flag(FLAG, [wrong], bar).verdict is Verdict.WRONG
     assert judge_flag(FLAG, [], bar).verdict is Verdict.NOT_ANSWERED
@@ -272,7 +272,7 @@ HOSTILE_RECORDS = {
 @pytest.mark.parametrize("name", HOSTILE_RECORDS)
 def test_the_grader_gives_hostile_records_nothing(name):
     recorded = HOSTILE_RECORDS[name]
-    assert judge_flag(FLAG, [recorded], score_bar(FLAG)).verdict is Verdict.WRONG
+    assert judge_flag(FLAG, [recorded], standard(FLAG, {}, {})).verdict is Verdict.WRONG
 
 
 def test_under_a_variant_the_bar_is_the_lower_of_threshold_and_solution_score(truth):
@@ -282,13 +282,15 @@ def test_under_a_variant_the_bar_is_the_lower_of_threshold_and_solution_score(tr
     reaches = plain_value(FLAG, with_errors(truth, errors_for(solution_under_variant, len(truth))))
     misses = plain_value(FLAG, with_errors(truth, errors_for(solution_under_variant - 0.01, 10**4)))
     right = plain_value(FLAG, truth)
-    variant_bar = score_bar(FLAG, solution_under_variant)
-    grade = judge_flag(FLAG, [right], score_bar(FLAG), [reaches], variant_bar)
+    variant = VariantKeys({}, {}, [], {FLAG.id: solution_under_variant})
+    variant_bar = variant_standard(FLAG, variant)
+    assert variant_bar is not None and variant_bar.bar == solution_under_variant
+    grade = judge_flag(FLAG, [right], standard(FLAG, {}, {}), [reaches], variant_bar)
     assert grade.verdict is Verdict.CAPTURED
-    grade = judge_flag(FLAG, [right], score_bar(FLAG), [misses], variant_bar)
+    grade = judge_flag(FLAG, [right], standard(FLAG, {}, {}), [misses], variant_bar)
     assert grade.verdict is Verdict.NOT_UNDER_VARIANT
     # the variant's predictions alone do not reach the default threshold
-    assert judge_flag(FLAG, [reaches], score_bar(FLAG)).verdict is Verdict.WRONG
+    assert judge_flag(FLAG, [reaches], standard(FLAG, {}, {})).verdict is Verdict.WRONG
 
 
 def test_variant_keys_keep_the_solution_score_through_their_cache(monkeypatch):

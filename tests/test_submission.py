@@ -23,8 +23,9 @@ from checks.canonical import plain_value
 from checks.catalogue import Flag, flags
 from checks.checker import judge
 from checks.cli import parse_value
-from checks.grading.judging import judge_flag, score_bar
+from checks.grading.judging import judge_flag
 from checks.grading.status import Verdict
+from checks.grading.step import standard
 from checks.kaggle import N_TEST_ROWS, SUBMISSION_HEADER, kaggle_test_labels, split
 from checks.outcome import CORRECT, INVALID, WRONG
 from checks.recording import LONGEST_RECORD, RECORD_FILE, RECORD_VARIABLE, read_records
@@ -51,9 +52,7 @@ def flag(monkeypatch) -> Flag:
     return FLAG
 
 
-@pytest.fixture(autouse=True)
-def offline_labels(mnist_dir, monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+pytestmark = pytest.mark.usefixtures("offline_mnist")
 
 
 @pytest.fixture(scope="module")
@@ -327,13 +326,13 @@ def test_check_records_the_predictions_read_never_the_path(flag, hidden, tmp_pat
     assert checks.check(flag.id, path)
     (record,) = read_records(tmp_path / RECORD_FILE)
     assert record.value == hidden.tolist()
-    assert judge_flag(flag, [record.value], score_bar(flag)).verdict is Verdict.CAPTURED
+    assert judge_flag(flag, [record.value], standard(flag, {}, {})).verdict is Verdict.CAPTURED
 
 
 def test_the_grader_never_opens_a_recorded_path(flag, predicted, tmp_path):
     path = write(tmp_path, frame(predicted))
     for recorded in (path, str(tmp_path), "/dev/zero"):
-        assert judge_flag(flag, [recorded], score_bar(flag)).verdict is Verdict.WRONG
+        assert judge_flag(flag, [recorded], standard(flag, {}, {})).verdict is Verdict.WRONG
 
 
 def test_a_bad_submission_is_a_one_line_verdict_naming_every_problem(flag, tmp_path, predicted):

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from checks.files import atomic_write_text
+from checks.layout import DRAW_PAGE, DRAW_PAGE_ASSETS
+from checks.own_digit.widget import SCRIPT as SOURCE
 
-PAGE = "book/draw_a_digit.md"
-EXTRA_FOLDER = "_build/draw_page"
+PAGE = DRAW_PAGE
+EXTRA_FOLDER = DRAW_PAGE_ASSETS
 ASSET_FOLDER = "draw-a-digit"
-SCRIPT = "draw_digit.js"
+SCRIPT = SOURCE.name  # draw_digit.js
 MODEL = "mnist_draw_model.js"
-SOURCE = Path(__file__).resolve().parent.parent / "own_digit" / "static" / SCRIPT
 
 
 def asset_folder(confdir: str | Path) -> Path:

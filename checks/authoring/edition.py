@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.release import release, repository_url
 from checks.authoring.student_files import STUDENT_MAKEFILE, student_readme
+from checks.layout import chapter_notebooks
 
 COPIED_PATHS = (
     "book",

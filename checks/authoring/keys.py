@@ -25,11 +25,11 @@ from checks.answer_keys import (
     load_mistakes,
     make_key,
 )
-from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
 from checks.canonical import BadAnswer, candidates
 from checks.catalogue import UnknownFlag, flags, get_flag
 from checks.files import atomic_write_text
+from checks.layout import chapter_notebooks
 from checks.recording import MISTAKES_FILE, RecordedAnswer, RecordedMistake, read_mistakes
 
 

@@ -39,14 +39,14 @@ import yaml
 from checks.authoring.compatibility.declared import course_pins
 from checks.authoring.install_cell import with_repository
 from checks.authoring.jupyter_metadata import notebook_metadata, same_but_python_version
-from checks.authoring.variant_set import VARIANT_SET, VARIANT_TABLE, variant_table
+from checks.authoring.variant_set import variant_table
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
+from checks.layout import FLAG_TABLE, NOTEBOOKS, SOLUTIONS, VARIANT_SET, VARIANT_TABLE
 from checks.mistakes import MISTAKES_TAG
 
 BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
 PROMPT = "# your code here"
-FLAG_TABLE = Path("book") / "flag_table.md"
 _ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<target>[A-Za-z_][\w.\[\]\"', ]*?)\s*=(?!=)")
 
 
@@ -228,7 +228,7 @@ def plan_release(root: Path) -> ReleasePlan:
     NoSolutions
         If ``root`` has no solution notebook (a student edition: its notebooks are the source).
     """
-    solutions, notebooks = root / "solutions", root / "notebooks"
+    solutions, notebooks = root / SOLUTIONS, root / NOTEBOOKS
     if not sorted(solutions.glob("*.ipynb")):
         raise NoSolutions(
             f"{root} has no solutions/: its student notebooks are the source, not generated, so "

@@ -2,7 +2,7 @@
 
 The grader's ``--variant`` re-runs submissions with other parameter values, so a typed-in answer
 does not pay; that works only for flags whose answer the values change. This file names, for each
-chapter, values that change every flag (``tests/test_variants.py`` proves it by running the
+chapter, values that change every flag (``tests/grading/test_variants.py`` proves it by running the
 solutions), and the instructor guide's table is written from it by ``python -m checks release``.
 """
 
@@ -12,9 +12,7 @@ import tomllib
 from pathlib import Path
 
 from checks.catalogue import chapter_flags
-
-VARIANT_SET = Path("solutions") / "variants.toml"
-VARIANT_TABLE = Path("book") / "variant_table.md"
+from checks.layout import VARIANT_SET
 
 
 def load_variant_set(root: Path) -> dict[int, dict[str, object]]:

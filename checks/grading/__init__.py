@@ -1,17 +1,26 @@
 """What an instructor grades with: :func:`grade_folder` and its parts.
 
-- :mod:`~checks.grading.folder`: :func:`grade_folder`, the entry point the CLI calls;
+- :mod:`~checks.grading.session`: :func:`grade_folder`, the entry point the CLI calls: one
+  grading session, from the submissions folder to the gradebook;
+- :mod:`~checks.grading.settings`: the session's one :class:`Settings`, sent to every worker;
+- :mod:`~checks.grading.step`: grading one submission, the step the session's threads and the
+  Dask workers (:mod:`~checks.grading.cluster`) both run, on a machine's ``Bench``;
 - :mod:`~checks.grading.submissions`: finding the submissions, each classified once;
-- :mod:`~checks.grading.parameters` and :mod:`~checks.grading.variants`: the ``parameters``
-  cell, the values a variant gives it, and the solutions' hashed answers under a variant;
+- :mod:`~checks.grading.parameters`, :mod:`~checks.grading.variants` and
+  :mod:`~checks.grading.variant_keys`: the ``parameters`` cell, the values a variant gives it,
+  and the solutions' hashed answers under a variant;
 - :mod:`~checks.grading.contained_run`: one submission run afresh, in a folder of its own,
   with limits;
-- :mod:`~checks.grading.judging`: each flag's verdict from what the kernel recorded;
-- :mod:`~checks.grading.status`: the statuses and verdicts, as enums;
-- :mod:`~checks.grading.gradebook` and :mod:`~checks.grading.feedback`: what is written.
+- :mod:`~checks.grading.judging`: each flag's verdict from what the kernel recorded, by the
+  judge :func:`checks.check` uses (:mod:`checks.judge`);
+- :mod:`~checks.grading.status`: the statuses and verdicts;
+- :mod:`~checks.grading.trust`: the grader's own files verified, its cache signed;
+- :mod:`~checks.grading.gradebook`, :mod:`~checks.grading.feedback` and
+  :mod:`~checks.grading.report`: what is written.
 """
 
-from checks.grading.contained_run import Limits
-from checks.grading.folder import GradingInputError, GradingResult, grade_folder
+from checks.grading.session import GradingResult, grade_folder
+from checks.grading.settings import GradingInputError, Settings
+from checks.running.limits import Limits
 
-__all__ = ["GradingInputError", "GradingResult", "Limits", "grade_folder"]
+__all__ = ["GradingInputError", "GradingResult", "Limits", "Settings", "grade_folder"]

@@ -4,17 +4,19 @@
 cluster. The grader keeps everything that decides a grade on its side of the wire and in the
 course's code:
 
-- a task carries the submission's **bytes** (the notebook, or the student's folder), the hashed
-  answers of the solutions under the variant, the limits, the isolation asked for and the
-  commit the grader verified itself against (:class:`Settings`); never a path of the grader's;
-- the worker (:func:`grade_task`) verifies **its own** ``checks`` files once per process
-  (:func:`~checks.grading.trust.verify_installation`) and refuses, with the row status
-  ``refused: worker files differ``, when they are not those of the grader's commit; it loads
-  the answer keys from its own verified package, and MNIST from its own ``MNIST_DATA_DIR``
-  (else its MNIST cache, else OpenML): the MNIST files are never sent;
-- the run itself is :func:`~checks.grading.folder.grade_submission`, with the same isolation
-  and limits as on the grader's machine, started and awaited from a long-lived thread of the
-  worker process (bubblewrap's ``--die-with-parent`` is tied to the thread that started it);
+- a task carries the submission's **bytes** (the notebook, or the student's folder) and the
+  grader's :class:`~checks.grading.settings.Settings` (the hashed answers of the solutions under
+  the variant, the limits, the isolation asked for and the commit the grader verified itself
+  against); never a path of the grader's;
+- the worker (:func:`grade_task`) sets up its :class:`~checks.grading.step.Bench` once per
+  process, as the grader does: it verifies **its own** ``checks`` files and refuses, with the row
+  status ``refused: worker files differ``, when they are not those of the grader's commit; it
+  chooses its isolation from the one asked for, loads the answer keys from its own verified
+  package, and MNIST from its own ``MNIST_DATA_DIR`` (else its MNIST cache, else OpenML): the
+  MNIST files are never sent;
+- the run itself is :func:`~checks.grading.step.grade_submission`, as on the grader's machine,
+  started and awaited from a long-lived thread of the worker process (bubblewrap's
+  ``--die-with-parent`` is tied to the thread that started it);
 - the grader streams the rows as tasks finish (:func:`grade_on_cluster`): one row per
   submission, never two. A task whose worker dies is re-run by the scheduler on another worker;
   one that still cannot finish gets a ``grader error`` row saying so.
@@ -34,15 +36,13 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from checks.answer_keys import load_keys, load_mistakes
-from checks.grading.contained_run import Limits, prepare_mnist
-from checks.grading.folder import Course, GradingInputError, grade_submission
+from checks.grading.contained_run import prepare_mnist
 from checks.grading.judging import Grade
+from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
+from checks.grading.step import Bench, course_keys, grade_submission, trusted_machine, unrunnable
 from checks.grading.submissions import Submission
-from checks.grading.trust import UntrustedInstallation, verify_installation
-from checks.grading.variants import VariantKeys
-from checks.running.isolation import choose as choose_isolation
+from checks.grading.trust import UntrustedInstallation
 
 # A task whose worker dies is re-run by the scheduler; past this many lost workers it fails.
 RETRIES = 2
@@ -50,17 +50,6 @@ RETRIES = 2
 MAX_FOLDER_BYTES = 200 * 1024**2
 # Runs are started and awaited from these threads, which live as long as the worker process.
 _RUNNER = ThreadPoolExecutor(max_workers=32, thread_name_prefix="checks-grading-run")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every task needs besides its submission: all of it decided by the grader."""
-
-    verified: str  # what the grader's files were verified against: "git commit abc1234"
-    isolation: str  # the --isolation asked for: "auto", "namespaces" or "none"
-    limits: Limits
-    variants: dict[int, VariantKeys]
-    variant_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,28 +99,18 @@ def unpack(packed: Packed, target: Path) -> Submission:
     return replace(original, path=target / original.name, folder=target)
 
 
-@dataclass(frozen=True)
-class _Worker:
-    """What a worker process sets up once: its verified files, isolation, keys and MNIST."""
-
-    verified: str
-    course: Course
-
-
 @cache
-def _worker_setup(isolation: str) -> _Worker | str:
-    """The verified course of the worker process, or why its files cannot be trusted."""
+def _worker_setup(isolation: str) -> Bench | str:
+    """The worker process's bench, set up once, or why its files cannot be trusted."""
     try:
-        verified = verify_installation()
+        verified, contained = trusted_machine(isolation)
     except UntrustedInstallation as error:
         return str(error)
     scratch = Path(tempfile.mkdtemp(prefix="checks-worker-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     mnist_dir = prepare_mnist(scratch / "mnist", report=lambda message: None)
-    course = Course(
-        load_keys(), mnist_dir, isolation=choose_isolation(isolation), mistakes=load_mistakes()
-    )
-    return _Worker(verified, course)
+    keys, mistakes = course_keys()
+    return Bench(verified, contained, keys, mistakes, mnist_dir)
 
 
 def _threads_per_run() -> int:
@@ -151,20 +130,14 @@ def grade_task(packed: Packed, settings: Settings) -> Grade:
     The row refers to the submission as the grader found it. A worker whose ``checks`` files
     differ from the grader's commit grades nothing: the row says so.
     """
-    setup = _worker_setup(settings.isolation)
-    if isinstance(setup, str) or setup.verified != settings.verified:
-        why = setup if isinstance(setup, str) else f"{setup.verified}, not {settings.verified}"
+    bench = _worker_setup(settings.isolation)
+    if isinstance(bench, str) or bench.verified != settings.verified:
+        why = bench if isinstance(bench, str) else f"{bench.verified}, not {settings.verified}"
         return Grade(packed.submission, RunStatus.WORKER_UNTRUSTED, detail=why)
-    limits = replace(settings.limits, threads=_threads_per_run())
-    course = replace(
-        setup.course,
-        limits=limits,
-        variants=settings.variants,
-        variant_only=settings.variant_only,
-    )
+    here_settings = replace(settings, limits=replace(settings.limits, threads=_threads_per_run()))
     with tempfile.TemporaryDirectory(prefix="checks-task-") as scratch:
         here = unpack(packed, Path(scratch) / "submission")
-        grade = _RUNNER.submit(grade_submission, here, course).result()
+        grade = _RUNNER.submit(grade_submission, here, here_settings, bench).result()
     return replace(grade, submission=packed.submission)
 
 
@@ -201,8 +174,9 @@ def grade_on_cluster(
 
     runnable = []
     for submission in submissions:
-        if submission.problem is not None or submission.chapter is None:
-            yield Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
+        not_run = unrunnable(submission)
+        if not_run is not None:
+            yield not_run
         else:
             runnable.append(submission)
     batch = uuid.uuid4().hex[:8]

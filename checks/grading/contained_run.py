@@ -22,36 +22,15 @@ import nbformat
 
 from checks.files import read_regular_file
 from checks.grading.parameters import tag_parameters_cell
-from checks.grading.status import RunStatus
+from checks.grading.status import CellError, RunStatus
 from checks.grading.submissions import MAX_NOTEBOOK_BYTES, Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
 from checks.running.execute import Execution, run_notebook
 from checks.running.isolation import Isolation
-from checks.running.limits import MARKER_VARIABLE, kill_marked, new_marker
+from checks.running.limits import MARKER_VARIABLE, Limits, kill_marked, new_marker
 
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
-GIB = 1024**3
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one run of a submission may use."""
-
-    cell_timeout: int = 300
-    timeout: int = 1800
-    memory: int | None = 4 * GIB
-    threads: int = 1
-
-
-@dataclass(frozen=True)
-class CellError:
-    """The first cell that failed in a run."""
-
-    cell: int  # 1-based, among the notebook's code cells; 0: unknown
-    name: str
-    message: str
-    source: str  # the cell's first line, to find it
 
 
 @dataclass(frozen=True)
@@ -62,13 +41,6 @@ class Run:
     error: CellError | None
     answers: dict[str, list[object]]
     seconds: float
-
-
-def describe_status(status: RunStatus, error: CellError | None) -> str:
-    """The status as the gradebook writes it: ``ok``, ``error in cell 12``, ``timeout``..."""
-    if status is RunStatus.ERROR:
-        return f"error in cell {error.cell if error is not None and error.cell else '?'}"
-    return status.value
 
 
 def kernel_environment(workdir: Path, notebook_name: str, marker: str, threads: int) -> dict:

@@ -13,9 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from checks.files import atomic_write_text
-from checks.grading.contained_run import CellError
 from checks.grading.judging import Grade
-from checks.grading.status import RunStatus, Verdict
+from checks.grading.status import CellError, RunStatus, Verdict
 from checks.outcome import verdict_text
 
 

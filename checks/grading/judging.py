@@ -1,23 +1,22 @@
 """Judge what a run computed: each flag's verdict, and the grade of a submission.
 
-The grader trusts only the values the kernel recorded, and judges them itself: against the
-answer keys, and, with a variant, against the solution's answers under the same parameters. A
-score flag has no key: the grader scores the recorded predictions against labels it loads
-itself, and the score must reach the flag's threshold (under a variant, that threshold or the
-solution's own score under the variant, whichever is lower: smaller data may not reach it).
+The grader trusts only the values the kernel recorded, and judges them itself, with the judge
+:func:`checks.check` uses (:mod:`checks.judge`): against the answer keys, and, with a variant,
+against the solution's answers under the same parameters. A score flag has no key: the grader
+scores the recorded predictions against labels it loads itself, and the score must reach the
+flag's threshold (under a variant, that threshold or the solution's own score under the variant,
+whichever is lower: smaller data may not reach it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.answer_keys import AnswerKey, Mistake, recognised_mistake
-from checks.canonical import BadAnswer, canonical, predictions
+from checks.canonical import Answer, BadAnswer, read_answer
 from checks.catalogue import Flag
-from checks.grading.contained_run import CellError, describe_status
-from checks.grading.status import RunStatus, Verdict
+from checks.grading.status import CellError, RunStatus, Verdict, describe_status
 from checks.grading.submissions import Submission
-from checks.scoring import measure
+from checks.judge import Judgement, Standard, judge, recognised_mistake
 
 VARIANT_ONLY = "judged under the variant only"
 
@@ -86,102 +85,77 @@ class Grade:
         return sum(grade.flag.points for grade in self.flags)
 
 
-def _canonical_set(flag: Flag, values: list[object]) -> set[str] | None:
-    """The distinct canonical answers among ``values``; None if one cannot be an answer."""
+def _answers(flag: Flag, values: list[object]) -> list[Answer] | None:
+    """Each recorded value read once as an answer; None if one cannot be an answer."""
     try:
-        return {canonical(flag, value) for value in values}
+        return [read_answer(flag, value) for value in values]
     except BadAnswer:
         return None
 
 
-def is_right(flag: Flag, value: object, key: AnswerKey | float | None) -> bool:
-    """Whether ``value`` matches ``key``; a value that cannot be an answer is not right.
-
-    For a score flag, ``key`` is the level its score must reach (see :func:`score_bar`).
-    """
-    if key is None:
-        return False
-    if flag.kind == "score":
-        return _reaches(flag, value, float(key))  # type: ignore[arg-type]
+def _judgement(answer: Answer, standard: Standard | None) -> Judgement:
+    """The judge's word; an answer that cannot be compared (or with nothing) is not right."""
+    if standard is None:
+        return Judgement(False)
     try:
-        return key.accepts(flag, value)
+        return judge(answer, standard)
     except BadAnswer:
-        return False
-
-
-def _reaches(flag: Flag, value: object, bar: float) -> bool:
-    try:
-        predicted = predictions(flag, value)
-    except BadAnswer:
-        return False
-    return measure(flag.metric or "", flag.labels or "", predicted, bar).reached
-
-
-def score_bar(flag: Flag, solution_score: float | None = None) -> float:
-    """The level a score flag's score must reach: its threshold, or lower under a variant.
-
-    Parameters
-    ----------
-    flag : Flag
-        A score flag.
-    solution_score : float, optional
-        The solution's own score under the variant, if the run is a variant's.
-
-    Returns
-    -------
-    float
-        The threshold, or the solution's score under the variant if that is lower.
-    """
-    threshold = flag.threshold or 0.0
-    return threshold if solution_score is None else min(threshold, solution_score)
+        return Judgement(False, mistake=recognised_mistake(answer, standard.mistakes))
 
 
 def judge_flag(
     flag: Flag,
     submitted: list[object],
-    key: AnswerKey | float | None,
+    standard: Standard | None,
     under_variant: list[object] | None = None,
-    variant_key: AnswerKey | float | None = None,
-    *,
-    mistakes: list[Mistake] | None = None,
+    variant_standard: Standard | None = None,
 ) -> FlagGrade:
     """A flag earns its points when answered one way and right, and right under the variant too.
 
-    For a score flag, ``key`` and ``variant_key`` are the levels to reach (:func:`score_bar`).
-    A wrong answer that is one of the flag's declared ``mistakes`` carries that mistake's hint,
-    as :func:`checks.check` would say it. A value the grader cannot judge at all (anything a
-    hostile kernel may record) costs this flag only: its verdict is :attr:`Verdict.UNJUDGEABLE`.
+    ``standard`` is what the answer as submitted is judged against (None: nothing, so it is not
+    right), ``variant_standard`` what the answer under the variant is (None: no variant run is
+    judged); :mod:`checks.grading.step` says what they are. A wrong answer that is one of the
+    standard's declared mistakes carries that mistake's hint, as :func:`checks.check` would say
+    it. A value the grader cannot judge at all (anything a hostile kernel may record) costs this
+    flag only: :attr:`Verdict.UNJUDGEABLE`.
     """
     try:
-        verdict = _verdict(flag, submitted, key, under_variant, variant_key)
+        return _flag_grade(flag, submitted, standard, under_variant, variant_standard)
     except Exception:  # a record built to break the grader: this flag earns nothing
         return FlagGrade(flag, Verdict.UNJUDGEABLE)
-    mistake = None
-    if verdict is Verdict.WRONG and submitted and mistakes:
-        found = recognised_mistake(flag, submitted[-1], mistakes)
-        mistake = found.hint if found else None
-    return FlagGrade(flag, verdict, mistake)
 
 
-def _verdict(
+def _flag_grade(
     flag: Flag,
     submitted: list[object],
-    key: AnswerKey | float | None,
+    standard: Standard | None,
     under_variant: list[object] | None,
-    variant_key: AnswerKey | float | None,
-) -> Verdict:
+    variant_standard: Standard | None,
+) -> FlagGrade:
     if not submitted:
-        return Verdict.NOT_ANSWERED
-    distinct = _canonical_set(flag, submitted)
-    if distinct is None:
-        return Verdict.WRONG
-    if len(distinct) > 1:
-        return Verdict.SEVERAL
-    if not is_right(flag, submitted[-1], key):
-        return Verdict.WRONG
-    if variant_key is not None:
-        values = under_variant or []
-        answered_once = bool(values) and len(_canonical_set(flag, values) or ()) == 1
-        if not answered_once or not is_right(flag, values[-1], variant_key):
-            return Verdict.NOT_UNDER_VARIANT
-    return Verdict.CAPTURED
+        return FlagGrade(flag, Verdict.NOT_ANSWERED)
+    answers = _answers(flag, submitted)
+    if answers is None:  # one of them cannot be an answer: wrong, unless the last is a mistake
+        return FlagGrade(flag, Verdict.WRONG, _mistake_of(flag, submitted[-1], standard))
+    if len({answer.text for answer in answers}) > 1:
+        return FlagGrade(flag, Verdict.SEVERAL)
+    judgement = _judgement(answers[-1], standard)
+    if not judgement.right:
+        return FlagGrade(flag, Verdict.WRONG, judgement.mistake.hint if judgement.mistake else None)
+    if variant_standard is not None:
+        values = _answers(flag, under_variant or []) or []
+        answered_once = len({answer.text for answer in values}) == 1
+        if not answered_once or not _judgement(values[-1], variant_standard).right:
+            return FlagGrade(flag, Verdict.NOT_UNDER_VARIANT)
+    return FlagGrade(flag, Verdict.CAPTURED)
+
+
+def _mistake_of(flag: Flag, value: object, standard: Standard | None) -> str | None:
+    """The hint of the declared mistake ``value`` is, if it can be read and is one."""
+    if standard is None or not standard.mistakes:
+        return None
+    try:
+        mistake = recognised_mistake(read_answer(flag, value), standard.mistakes)
+    except BadAnswer:
+        return None
+    return mistake.hint if mistake else None

@@ -1,7 +1,8 @@
-"""The words of a gradebook: how a run ended, and what each flag earned."""
+"""The words of a gradebook: how a run ended (and where it failed), and what each flag earned."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -35,3 +36,20 @@ class Verdict(Enum):
     SEVERAL = "answered more than one way"
     NOT_UNDER_VARIANT = "right as submitted, but not when re-run with other parameters"
     UNJUDGEABLE = "a value the grader cannot judge"
+
+
+@dataclass(frozen=True)
+class CellError:
+    """The first cell that failed in a run."""
+
+    cell: int  # 1-based, among the notebook's code cells; 0: unknown
+    name: str
+    message: str
+    source: str  # the cell's first line, to find it
+
+
+def describe_status(status: RunStatus, error: CellError | None) -> str:
+    """The status as the gradebook writes it: ``ok``, ``error in cell 12``, ``timeout``..."""
+    if status is RunStatus.ERROR:
+        return f"error in cell {error.cell if error is not None and error.cell else '?'}"
+    return status.value

@@ -25,9 +25,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-import checks
+from checks.distribution import DISTRIBUTION
 from checks.files import make_folder
-from checks.versions import DISTRIBUTION
 
 SECRET_FILE = "grader-secret"
 _IGNORED_PARTS = ("__pycache__",)
@@ -38,8 +37,8 @@ class UntrustedInstallation(RuntimeError):
 
 
 def package_folder() -> Path:
-    """The folder the ``checks`` package is imported from."""
-    return Path(checks.__file__).resolve().parent
+    """The folder the ``checks`` package is imported from (this module is in its ``grading/``)."""
+    return Path(__file__).resolve().parent.parent
 
 
 def _package_files(folder: Path) -> set[Path]:

@@ -5,7 +5,7 @@ parameters changed (:mod:`checks.grading.parameters`), and judges it against the
 notebook executed with the same values. The grader runs each solution once per variant and
 caches the answers as salted hashes only, like ``answer_keys.json``: the expected values never
 reach a student kernel, nor the disk in plain text. Each cache entry is signed with the grader's
-secret (:mod:`checks.grading.trust`): an entry changed by anyone else is recomputed.
+secret (:mod:`checks.grading.variant_keys`): an entry changed by anyone else is recomputed.
 """
 
 from __future__ import annotations
@@ -14,51 +14,18 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.answer_keys import AnswerKey, keys_from_json, keys_to_json, load_keys, make_key
+from checks.answer_keys import load_keys, make_key
 from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
-from checks.canonical import predictions
+from checks.canonical import read_answer
 from checks.catalogue import chapter_flags, get_flag
 from checks.files import atomic_write_text
 from checks.grading.parameters import chapter_parameters, notebook_parameters
-from checks.grading.trust import sign, verify
-from checks.scoring import measure
+from checks.grading.variant_keys import VariantKeys
+from checks.judge import measure
+from checks.scoring import loader
 from checks.versions import installed_versions
-
-
-@dataclass(frozen=True)
-class VariantKeys:
-    """The answers of one chapter's solution under one variant, hashed."""
-
-    parameters: dict[str, object]
-    keys: dict[str, AnswerKey]
-    unchanged: list[str]  # flags whose answer is the same as without the variant
-    scores: dict[str, float] = field(default_factory=dict)  # score flags: the solution's score
-
-    def to_json(self) -> str:
-        """The cache file's text: the keys, signed with the grader's secret."""
-        document = {
-            "parameters": self.parameters,
-            "unchanged": self.unchanged,
-            "flags": keys_to_json(self.keys),
-            "scores": self.scores,
-        }
-        text = json.dumps(document, sort_keys=True)
-        return json.dumps({"document": text, "signature": sign(text)}, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> VariantKeys:
-        """Read a cache file; raise ``ValueError`` unless the grader's signature verifies."""
-        entry = json.loads(text)
-        if not isinstance(entry, dict) or not verify(entry.get("document"), entry.get("signature")):
-            raise ValueError("its signature does not verify (it was changed outside the grader)")
-        data = json.loads(entry["document"])
-        scores = {str(flag_id): float(score) for flag_id, score in data["scores"].items()}
-        return cls(
-            data["parameters"], keys_from_json(data["flags"]), list(data["unchanged"]), scores
-        )
 
 
 def cache_name(solution: Path, parameters: dict[str, object]) -> str:
@@ -107,8 +74,8 @@ def execute_solution(
 def _solution_score(value: object, flag_id: str) -> float:
     """The score of a solution's predictions for a score flag."""
     flag = get_flag(flag_id)
-    predicted = predictions(flag, value)
-    return measure(flag.metric or "", flag.labels or "", predicted, flag.threshold or 0.0).value
+    answer = read_answer(flag, value)
+    return measure(answer, flag.threshold or 0.0, loader(flag.labels or "")).value
 
 
 def variant_keys(

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from checks.files import course_cache_dir, make_folder
+from checks.files import make_folder
+from checks.layout import cache_dir
 from checks.own_digit.models import (
     RANDOM_STATE,
     TrainedModel,
@@ -51,7 +52,7 @@ def cache_key() -> str:
 
 def cache_folder() -> Path:
     """Where trained draw models are kept: ``~/.cache/mnist-course/draw-model``."""
-    return course_cache_dir() / "draw-model"
+    return cache_dir() / "draw-model"
 
 
 def cached_model_path() -> Path:

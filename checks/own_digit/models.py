@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from checks.distribution import __version__
 from checks.files import shown_path
 
 KINDS = ("svm", "forest", "extra-trees", "sgd", "voting", "mlp")
@@ -331,8 +332,6 @@ def train_model(
     predicted = estimator.predict(features(data["X_test"]))
     accuracy = float(accuracy_score(data["y_test"], predicted))
     report = classification_report(data["y_test"], predicted, digits=4, zero_division=0)
-    from checks import __version__
-
     metadata = {
         "format": FORMAT,
         "kind": kind,

@@ -1,4 +1,7 @@
-"""Limits for notebook runs: a memory ceiling, and killing every process a run left.
+"""Limits for notebook runs: what a run may use, a memory ceiling, and killing what a run left.
+
+:class:`Limits` says what one run may use: seconds per cell and per notebook, bytes of memory
+per process, and threads.
 
 ``python -m checks.running.limits BYTES -- COMMAND ...`` sets the address-space limit
 (``RLIMIT_AS``) to ``BYTES`` and then *becomes* ``COMMAND`` (``exec``), so the limit holds for it
@@ -17,10 +20,22 @@ import contextlib
 import os
 import secrets
 import sys
+from dataclasses import dataclass
 
 import psutil
 
 MARKER_VARIABLE = "CHECKS_GRADING_RUN"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run of a notebook may use."""
+
+    cell_timeout: int = 300
+    timeout: int = 1800
+    memory: int | None = 4 * GIB
+    threads: int = 1
 
 
 def new_marker() -> str:

@@ -12,12 +12,8 @@ from checks.authoring.compatibility.declared import load_declaration
 from checks.authoring.compatibility.environments import ensure_environment, installed_versions
 from checks.authoring.compatibility.matrix import Matrix, compare
 from checks.authoring.compatibility.outputs import VERSION_KEYS, planned_outputs
-from checks.authoring.compatibility.runs import (
-    EnvironmentResult,
-    execute_in,
-    read_results,
-    write_results,
-)
+from checks.authoring.compatibility.results import EnvironmentResult, read_results, write_results
+from checks.authoring.compatibility.runs import execute_in
 from checks.catalogue import Flag, flags
 from checks.files import atomic_write_text
 

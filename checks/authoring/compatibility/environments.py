@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from checks.authoring.compatibility.declared import Environment
-from checks.files import course_cache_dir
+from checks.layout import cache_dir
 
 READY = ".mnist-course-ready"
 
@@ -29,7 +29,7 @@ class EnvironmentFailed(RuntimeError):
 
 def environments_dir() -> Path:
     """Where the matrix's virtual environments live: ``<course cache>/compat/envs``."""
-    return course_cache_dir() / "compat" / "envs"
+    return cache_dir() / "compat" / "envs"
 
 
 def python_of(folder: Path) -> Path:

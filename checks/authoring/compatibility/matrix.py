@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from checks.authoring.compatibility.declared import LIBRARIES, Environment
-from checks.authoring.compatibility.runs import EnvironmentResult
+from checks.authoring.compatibility.results import EnvironmentResult
 from checks.compatibility import CONFLICT, DIFFERS, SAME, UNSUPPORTED
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from checks.answer_keys import AnswerKey, dump_version_keys, make_key
 from checks.authoring.compatibility.matrix import CONFLICT, DIFFERS, SAME, UNSUPPORTED, Matrix
-from checks.authoring.compatibility.runs import EnvironmentResult
+from checks.authoring.compatibility.results import EnvironmentResult
+from checks.layout import COMPATIBILITY_TABLE
 
 SUMMARY_FILE = Path("checks") / "compatibility.json"
 VERSION_KEYS = Path("checks") / "answer_keys_by_version.json"
-TABLE_FILE = Path("book") / "compatibility.md"
+TABLE_FILE = COMPATIBILITY_TABLE
 _SHOWN = {SAME: "same", DIFFERS: "**differs**", UNSUPPORTED: "unsupported", CONFLICT: "conflict"}
 
 

@@ -291,7 +291,7 @@ def test_a_digit_left_sideways_does_not_come_back(mnist, tmp_path):
 
 # --- the shipped samples -----------------------------------------------------------------------
 
-SAMPLES = Path(__file__).resolve().parent.parent / "checks" / "own_digit" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "checks" / "own_digit" / "samples"
 
 
 def test_the_samples_are_what_their_script_makes():

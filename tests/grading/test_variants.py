@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.variant_set import load_variant_set, variant_table
 from checks.catalogue import chapter_flags
 from checks.grading.parameters import notebook_parameters
 from checks.grading.variants import variant_keys
+from checks.layout import chapter_notebooks
 
 SOLUTIONS = chapter_notebooks(ROOT / "solutions")
 VARIANTS = load_variant_set(ROOT)

@@ -1,4 +1,12 @@
-"""Grade a folder of submissions: :func:`grade_folder`, the instructor's entry point."""
+"""A grading session: :func:`grade_folder`, the instructor's entry point.
+
+The session checks the grader's own files and chooses the isolation, finds and classifies the
+submissions, prepares the variants and MNIST, then has each submission graded by
+:func:`checks.grading.step.grade_submission`: ``jobs`` at a time by this machine's threads, or by
+the workers of a Dask cluster (:mod:`checks.grading.cluster`), all with the one
+:class:`~checks.grading.settings.Settings`. It rewrites the gradebook as each row arrives, then
+writes the feedback pages and, if asked, the class report.
+"""
 
 from __future__ import annotations
 
@@ -9,44 +17,31 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
-from checks.authoring.notebooks import chapter_notebooks, course_notebooks
-from checks.catalogue import Flag, chapter_flags
-from checks.files import course_cache_dir, course_root
-from checks.grading.contained_run import Limits, prepare_mnist, run_submission
+from checks.grading.cluster import connect, grade_on_cluster
+from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
 from checks.grading.gradebook import write_gradebook
-from checks.grading.judging import Grade, judge_flag, score_bar
+from checks.grading.judging import Grade
 from checks.grading.parameters import VariantError
+from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
+from checks.grading.step import Bench, course_keys, grade_submission, trusted_machine
 from checks.grading.submissions import Submission, SubmissionsError, find_submissions
 from checks.grading.trust import UntrustedInstallation, verify_installation
-from checks.grading.variants import VariantKeys, prepare_variants
+from checks.grading.variants import prepare_variants
+from checks.layout import (
+    chapter_notebooks,
+    course_notebooks,
+    course_root,
+    solutions_folder,
+    variants_cache,
+)
 from checks.mnist import MnistError
 from checks.running.isolation import NONE_WARNING, Isolation, IsolationUnavailable
-from checks.running.isolation import choose as choose_isolation
-
-
-class GradingInputError(ValueError):
-    """Grading cannot start: the submissions, the variant, the keys or MNIST are not usable."""
-
-
-@dataclass(frozen=True)
-class Course:
-    """What the grader knows while it grades: answer keys, variants, MNIST, limits."""
-
-    keys: dict[str, AnswerKey]
-    mnist_dir: Path
-    limits: Limits = field(default_factory=Limits)
-    variants: dict[int, VariantKeys] = field(default_factory=dict)
-    isolation: Isolation = field(default_factory=lambda: Isolation("none"))
-    variant_only: bool = False  # run each submission under its chapter's variant only
-    #: The declared mistakes of the answer keys: a wrong answer as submitted that is one of them
-    #: is told so (not under a variant only: they are the default parameters' values).
-    mistakes: dict[str, list[Mistake]] = field(default_factory=dict)
+from checks.running.limits import Limits
 
 
 @dataclass(frozen=True)
@@ -64,93 +59,17 @@ class GradingResult:
         return Counter(grade.status.value for grade in self.grades)
 
 
-def grade_submission(submission: Submission, course: Course) -> Grade:
-    """Run a submission (and again under its chapter's variant), then judge every flag.
-
-    With ``course.variant_only``, a chapter that the variant changes runs once, under the
-    variant, and each flag is judged against the solution's answer under the same parameters
-    only (the default answer keys are not consulted).
-    """
-    if submission.problem is not None or submission.chapter is None:
-        return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
-    variant = course.variants.get(submission.chapter)
-    if course.variant_only and variant is not None:
-        return _grade_under_variant_only(submission, course, variant)
-    run = run_submission(submission, course.mnist_dir, course.limits, None, course.isolation)
-    variant_run = (
-        run_submission(
-            submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
-        )
-        if variant
-        else None
-    )
-    grades = [
-        judge_flag(
-            flag,
-            run.answers.get(flag.id, []),
-            _key(flag, course),
-            variant_run.answers.get(flag.id, []) if variant_run else None,
-            _variant_key(flag, variant) if variant else None,
-            mistakes=course.mistakes.get(flag.id, []),
-        )
-        for flag in chapter_flags(submission.chapter)
-    ]
-    return Grade(
-        submission,
-        run.status,
-        grades,
-        run.error,
-        variant_run.status if variant_run else None,
-        variant_run.error if variant_run else None,
-        run.seconds + (variant_run.seconds if variant_run else 0.0),
-        isolation=course.isolation.mode,
-    )
-
-
-def _key(flag: Flag, course: Course) -> AnswerKey | float | None:
-    """What a flag's answer is judged against: its key, or for a score flag its threshold."""
-    return score_bar(flag) if flag.kind == "score" else course.keys.get(flag.id)
-
-
-def _variant_key(flag: Flag, variant: VariantKeys) -> AnswerKey | float | None:
-    """What a flag's answer under the variant is judged against (the solution's, there)."""
-    if flag.kind != "score":
-        return variant.keys.get(flag.id)
-    solution_score = variant.scores.get(flag.id)
-    return None if solution_score is None else score_bar(flag, solution_score)
-
-
-def _grade_under_variant_only(
-    submission: Submission, course: Course, variant: VariantKeys
-) -> Grade:
-    """One run, under the variant, judged against the solution under the same parameters."""
-    assert submission.chapter is not None
-    run = run_submission(
-        submission, course.mnist_dir, course.limits, variant.parameters, course.isolation
-    )
-    grades = [
-        judge_flag(flag, run.answers.get(flag.id, []), _variant_key(flag, variant))
-        for flag in chapter_flags(submission.chapter)
-    ]
-    return Grade(
-        submission,
-        run.status,
-        grades,
-        run.error,
-        seconds=run.seconds,
-        isolation=course.isolation.mode,
-        variant_only=True,
-    )
-
-
-def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> Iterator[Grade]:
-    """Grade every submission, ``jobs`` at a time; yield each grade as it is ready.
+def grade_all(submissions: list[Submission], settings: Settings, bench: Bench) -> Iterator[Grade]:
+    """Grade every submission here, ``settings.jobs`` at a time; yield each grade as it is ready.
 
     A submission that breaks the grader itself (it should not happen) still yields a row, with
     the error as its status, so no submission stops the batch.
     """
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_submission, sub, course): sub for sub in submissions}
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = {
+            pool.submit(grade_submission, submission, settings, bench): submission
+            for submission in submissions
+        }
         for future in as_completed(futures):
             try:
                 yield future.result()
@@ -161,8 +80,7 @@ def grade_all(submissions: list[Submission], course: Course, jobs: int = 1) -> I
 def _trusted_start(isolation: str, report: Callable[[str], None]) -> tuple[str, Isolation]:
     """Verify the grader's own files and choose the isolation; say both, and return them."""
     try:
-        verified = verify_installation()
-        contained = choose_isolation(isolation)
+        verified, contained = trusted_machine(isolation)
     except (UntrustedInstallation, IsolationUnavailable, ValueError) as error:
         raise GradingInputError(str(error)) from error
     report(f"The grader's files match {verified}.")
@@ -183,27 +101,12 @@ def _trusted_end(report: Callable[[str], None]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _Where:
-    """Where the submissions run: ``jobs`` at a time here, or on a Dask cluster."""
-
-    jobs: int = 1
-    scheduler: str | None = None
-    verified: str = ""
-    isolation: str = "auto"
-
-
-def _grades(found: list[Submission], course: Course, where: _Where) -> Iterator[Grade]:
+def _grades(found: list[Submission], settings: Settings, bench: Bench) -> Iterator[Grade]:
     """Every submission's grade, from this machine's threads or from the cluster's workers."""
-    if where.scheduler is None:
-        yield from grade_all(found, course, where.jobs)
+    if settings.scheduler is None:
+        yield from grade_all(found, settings, bench)
         return
-    from checks.grading.cluster import Settings, connect, grade_on_cluster
-
-    settings = Settings(
-        where.verified, where.isolation, course.limits, course.variants, course.variant_only
-    )
-    client = connect(where.scheduler)
+    client = connect(settings.scheduler)
     try:
         yield from grade_on_cluster(found, settings, client)
     finally:
@@ -211,7 +114,7 @@ def _grades(found: list[Submission], course: Course, where: _Where) -> Iterator[
 
 
 def _grade_into(
-    out: Path, found: list[Submission], course: Course, where: _Where, progress_bar: bool
+    out: Path, found: list[Submission], settings: Settings, bench: Bench, progress_bar: bool
 ) -> list[Grade]:
     """Grade every submission, rewriting the gradebook as each row arrives, with a progress bar.
 
@@ -221,7 +124,7 @@ def _grade_into(
 
     rows: dict[Submission, Grade] = {}
     with tqdm(total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar) as bar:
-        for grade in _grades(found, course, where):
+        for grade in _grades(found, settings, bench):
             if grade.submission in rows:
                 continue
             rows[grade.submission] = grade
@@ -357,12 +260,7 @@ def grade_folder(
         raise GradingInputError("--variant-only needs a --variant to run the submissions under")
     out = Path(out)
     verified, contained = _trusted_start(isolation, report)
-    try:
-        keys, mistakes = load_keys(), load_mistakes()
-    except ValueError as error:  # a key file in an unknown or old format
-        raise GradingInputError(f"the answer keys cannot be read ({error})") from error
-    if not keys:
-        raise GradingInputError("no answer keys; run `python -m checks keys` first")
+    keys, mistakes = course_keys()
     root = course_root()
     limits = limits or Limits()
     limits = Limits(
@@ -375,25 +273,23 @@ def grade_folder(
         if variant:
             variants = prepare_variants(
                 {name: str(value) for name, value in variant.items()},
-                chapter_notebooks(Path(solutions) if solutions else root / "solutions"),
+                chapter_notebooks(Path(solutions) if solutions else solutions_folder(root)),
                 {submission.chapter for submission in found if submission.chapter is not None},
-                Path(cache_dir) if cache_dir else course_cache_dir() / "variants",
+                Path(cache_dir) if cache_dir else variants_cache(),
                 cell_timeout=limits.cell_timeout,
                 report=report,
             )
     except (SubmissionsError, VariantError, FileNotFoundError) as error:
         raise GradingInputError(str(error)) from error
+    settings = Settings(limits, isolation, variants, variant_only, jobs, scheduler, verified)
     with tempfile.TemporaryDirectory(prefix="checks-grading-") as scratch:
         try:
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
         except MnistError as error:
             raise GradingInputError(str(error)) from error
-        course = Course(
-            keys, mnist_dir, limits, variants, contained, variant_only, mistakes=mistakes
-        )
+        bench = Bench(verified, contained, keys, mistakes, mnist_dir)
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
-        where = _Where(jobs, scheduler, verified, isolation)
-        grades = _grade_into(out, found, course, where, progress_bar)
+        grades = _grade_into(out, found, settings, bench, progress_bar)
     pages = write_feedback(
         Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades
     )

@@ -32,7 +32,7 @@ from checks.running.isolation import (
     unavailable_message,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATH = "/usr/local/bin:/usr/bin:/bin"
 TIMEOUT = 60
 

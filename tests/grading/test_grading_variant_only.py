@@ -7,37 +7,48 @@ run, the blank one nothing.
 
 from __future__ import annotations
 
-import csv
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, grade
 from test_grading import CHAPTER, SOLUTION, STUDENT
 
 from checks.answer_keys import make_key
 from checks.canonical import canonical
 from checks.catalogue import chapter_flags
-from checks.grading import Limits, folder, grade_folder
+from checks.grading import Limits, step
 from checks.grading.cluster import Packed, pack, unpack
-from checks.grading.contained_run import GIB, Run
+from checks.grading.contained_run import Run
 from checks.grading.feedback import feedback_page
 from checks.grading.gradebook import gradebook_rows
+from checks.grading.settings import Settings
 from checks.grading.status import RunStatus, Verdict
 from checks.grading.submissions import Submission
-from checks.grading.variants import VariantKeys
+from checks.grading.variant_keys import VariantKeys
+from checks.running.isolation import Isolation
+from checks.running.limits import GIB
 
 PARAMETERS = {"target_digit": 3}
 
 
-def course_with_variant(variant_only: bool) -> folder.Course:
-    """Default keys that say 1234 for every flag of chapter 1; the variant's say 4321."""
-    keys = {f.id: make_key(f.id, canonical(f, 1234), "tests") for f in chapter_flags(1)}
+#: Default keys that say 1234 for every flag of chapter 1.
+BENCH = step.Bench(
+    "tests",
+    Isolation("none"),
+    {f.id: make_key(f.id, canonical(f, 1234), "tests") for f in chapter_flags(1)},
+    {},
+    Path("mnist"),
+)
+
+
+def settings_with_variant(variant_only: bool) -> Settings:
+    """A variant whose keys say 4321 for every flag of chapter 1."""
     variant_keys = {f.id: make_key(f.id, canonical(f, 4321), "tests") for f in chapter_flags(1)}
     variant = VariantKeys(PARAMETERS, variant_keys, [])
-    return folder.Course(keys, Path("mnist"), variants={1: variant}, variant_only=variant_only)
+    return Settings(variants={1: variant}, variant_only=variant_only)
 
 
 @pytest.fixture
@@ -51,13 +62,13 @@ def runs(monkeypatch):
         answers = {flag.id: [value] for flag in chapter_flags(1)}
         return Run(RunStatus.OK, None, answers, 10.0)
 
-    monkeypatch.setattr(folder, "run_submission", run)
+    monkeypatch.setattr(step, "run_submission", run)
     return calls
 
 
 def test_variant_only_runs_once_under_the_variant_and_judges_against_its_keys(runs, tmp_path):
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
-    grade = folder.grade_submission(submission, course_with_variant(variant_only=True))
+    grade = step.grade_submission(submission, settings_with_variant(variant_only=True), BENCH)
     assert runs == [PARAMETERS]
     assert {f.verdict for f in grade.flags} == {Verdict.CAPTURED}
     assert grade.seconds == 10.0 and grade.variant_only
@@ -72,15 +83,15 @@ def test_the_default_answer_keys_are_not_consulted_under_variant_only(monkeypatc
     def typed_in(submission, mnist_dir, limits, parameters=None, isolation=None) -> Run:
         return Run(RunStatus.OK, None, {f.id: [1234] for f in chapter_flags(1)}, 1.0)
 
-    monkeypatch.setattr(folder, "run_submission", typed_in)
+    monkeypatch.setattr(step, "run_submission", typed_in)
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
-    grade = folder.grade_submission(submission, course_with_variant(variant_only=True))
+    grade = step.grade_submission(submission, settings_with_variant(variant_only=True), BENCH)
     assert {f.verdict for f in grade.flags} == {Verdict.WRONG} and grade.total == 0
 
 
 def test_without_variant_only_a_submission_runs_twice(runs, tmp_path):
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
-    grade = folder.grade_submission(submission, course_with_variant(variant_only=False))
+    grade = step.grade_submission(submission, settings_with_variant(variant_only=False), BENCH)
     assert runs == [None, PARAMETERS] and grade.seconds == 20.0
     assert grade.total == grade.possible
 
@@ -120,21 +131,15 @@ def test_real_submissions_under_variant_only(tmp_path, mnist_dir):
     submissions.mkdir()
     shutil.copy(SOLUTION, submissions / f"alice_{CHAPTER}.ipynb")
     shutil.copy(STUDENT, submissions / f"bob_{CHAPTER}.ipynb")
-    out = tmp_path / "gradebook.csv"
-    messages: list[str] = []
-    result = grade_folder(
+    graded = grade(
         submissions,
-        out=out,
+        tmp_path,
         variant={"target_digit": "3"},
         variant_only=True,
-        jobs=2,
         limits=Limits(cell_timeout=120, timeout=300, memory=3 * GIB),
-        cache_dir=tmp_path / "cache",
-        report=messages.append,
-        progress_bar=False,
         report_html=tmp_path / "report.html",
     )
-    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    result, rows, messages = graded.result, graded.rows, graded.messages
     alice, bob = rows[f"alice_{CHAPTER}"], rows[f"bob_{CHAPTER}"]
     assert alice["status"] == "ok" and alice["total"] == alice["possible"] != "0"
     assert bob["status"] == "ok" and bob["total"] == "0"

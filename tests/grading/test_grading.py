@@ -15,11 +15,11 @@ import sys
 
 import nbformat
 import pytest
-from conftest import ROOT, answer_leaks
+from conftest import ROOT, answer_leaks, grade
 
 from checks.catalogue import flags
-from checks.grading import Limits, grade_folder
-from checks.grading.contained_run import GIB
+from checks.grading import Limits
+from checks.running.limits import GIB
 
 CHAPTER = "01_mnist_binary"
 SOLUTION = ROOT / "solutions" / f"{CHAPTER}.ipynb"
@@ -95,25 +95,19 @@ def graded(tmp_path_factory, executed, mnist_dir):
     shared = base / "mnist"
     shutil.copytree(mnist_dir, shared)
     out = base / "out" / "gradebook.csv"
-    messages: list[str] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_DATA_DIR", str(shared))
-        patch.setenv("GRADER_SECRET", "x")
-        result = grade_folder(
+        graded = grade(
             folder,
+            base,
             out=out,
             variant=dict([VARIANT.split("=")]),
-            jobs=2,
             limits=Limits(cell_timeout=60, timeout=300, memory=3 * GIB),
-            cache_dir=base / "cache",
-            report=messages.append,
-            progress_bar=False,
         )
-    rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
     return {
-        "result": result,
-        "messages": "\n".join(messages),
-        "rows": rows,
+        "result": graded.result,
+        "messages": "\n".join(graded.messages),
+        "rows": graded.rows,
         "out": out,
         "shared": shared,
         "mnist_dir": mnist_dir,

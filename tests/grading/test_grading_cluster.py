@@ -18,11 +18,11 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, grade
 
 from checks.catalogue import flags
 from checks.grading import Limits, grade_folder
-from checks.grading.contained_run import GIB
+from checks.running.limits import GIB
 
 distributed = pytest.importorskip("distributed")
 
@@ -70,7 +70,7 @@ def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> l
 def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
     local = tmp_path / "local" / "gradebook.csv"
     common = {"variant": VARIANT, "variant_only": True, "cache_dir": tmp_path / "cache"}
-    grade_folder(folder, out=local, jobs=2, limits=LIMITS, report=lambda m: None, **common)
+    grade(folder, local.parent, limits=LIMITS, **common)
 
     remote = tmp_path / "remote" / "gradebook.csv"
     messages: list[str] = []
@@ -117,22 +117,17 @@ def test_an_unreachable_scheduler_is_a_clear_error(folder, tmp_path):
     from checks.grading import GradingInputError
 
     with pytest.raises(GradingInputError, match="cannot reach the Dask scheduler"):
-        grade_folder(
-            folder,
-            out=tmp_path / "g.csv",
-            scheduler="tcp://127.0.0.1:9",
-            report=lambda m: None,
-            progress_bar=False,
-        )
+        grade(folder, tmp_path, scheduler="tcp://127.0.0.1:9")
 
 
 def test_a_worker_whose_files_differ_grades_nothing(monkeypatch, tmp_path):
     from checks.grading import cluster
-    from checks.grading.cluster import Packed, Settings, grade_task
+    from checks.grading.cluster import Packed, grade_task
+    from checks.grading.settings import Settings
     from checks.grading.submissions import Submission
 
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
-    settings = Settings("git commit aaaaaaa", "none", LIMITS, {})
+    settings = Settings(LIMITS, "none", verified="git commit aaaaaaa")
     monkeypatch.setattr(cluster, "_worker_setup", lambda isolation: "checks/judging.py differs")
     grade = grade_task(Packed(submission, {"z.ipynb": b"{}"}), settings)
     assert grade.status_text == "refused: worker files differ: checks/judging.py differs"

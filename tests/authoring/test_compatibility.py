@@ -15,9 +15,11 @@ from checks.answer_keys import load_keys, load_version_keys, make_key
 from checks.authoring.compatibility.declared import Environment, load_declaration
 from checks.authoring.compatibility.matrix import compare
 from checks.authoring.compatibility.outputs import planned_outputs, summary, table
-from checks.authoring.compatibility.runs import EnvironmentResult
+from checks.authoring.compatibility.results import EnvironmentResult
+from checks.canonical import read_answer
 from checks.catalogue import flags, get_flag
 from checks.compatibility import DIFFERS, SAME, load_compatibility, series
+from checks.judge import Standard, judge
 
 DECLARATION = load_declaration(ROOT)
 COMPATIBILITY = load_compatibility()
@@ -165,8 +167,9 @@ def test_a_tagged_key_accepts_its_answer_and_is_kept_when_unchanged(tmp_path):
 
     matrix = compare(SYNTHETIC, REFERENCE, FLAGS)
     keys = version_keys(matrix, {})
-    assert keys["1.6"]["3.3"].accepts(get_flag("3.3"), 0.8)
-    assert not keys["1.6"]["3.3"].accepts(get_flag("3.3"), 0.9)
+    tagged = Standard(key=keys["1.6"]["3.3"])
+    assert judge(read_answer(get_flag("3.3"), 0.8), tagged).right
+    assert not judge(read_answer(get_flag("3.3"), 0.9), tagged).right
     assert version_keys(matrix, keys) == keys  # same salts: a re-run changes no file
 
 

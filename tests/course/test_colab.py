@@ -1,7 +1,7 @@
 """Colab, emulated: Colab-like preinstalls, the install cell, then every solution in strict mode.
 
 Slow (a fresh virtual environment, pip, about ten minutes of notebooks) and needs PyPI, so it is
-left out of the default run: ``pytest -m colab tests/test_colab.py``. The install cell is the
+left out of the default run: ``pytest -m colab tests/course/test_colab.py``. The install cell is the
 solutions' own, run as Colab runs it (``google.colab`` imported, NumPy already loaded), with the
 repository URL pointing at this checkout's committed HEAD: what a fresh clone gives.
 """

@@ -20,10 +20,10 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from conftest import ROOT
+from conftest import ROOT, grade
 
 from checks.catalogue import chapter_flags
-from checks.grading import grade_folder
+from checks.grading import Limits
 from checks.grading.trust import config_dir
 from checks.running.isolation import probe
 
@@ -177,16 +177,16 @@ def sessions(tmp_path_factory, answers, mnist_dir):
             nbformat.write(notebook(ZEROS), folder / f"zoe_{CHAPTER}.ipynb")
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("MNIST_DATA_DIR", str(mnist_dir))
-            patch.setenv("GRADER_SECRET", "x")
-            result = grade_folder(
+            graded = grade(
                 folder,
+                out.parent,
                 out=out,
-                jobs=2,
                 cache_dir=cache,
                 isolation="namespaces",
-                report=messages.append,
-                progress_bar=False,
+                limits=Limits(),
             )
+        result = graded.result
+        messages += graded.messages
         gradebook_text = out.read_text(encoding="utf-8")
         time.sleep(5)  # a detached process would act now
         gradebooks.append(

@@ -6,9 +6,9 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from checks.authoring.notebooks import chapter_notebooks
 from checks.authoring.release import flag_headings, student_version, with_catalogue_headings
 from checks.catalogue import chapter_flags, get_flag
+from checks.layout import chapter_notebooks
 
 SOLUTIONS = chapter_notebooks(ROOT / "solutions")
 
