@@ -205,15 +205,17 @@ def command_compat(arguments: argparse.Namespace) -> int:
 
 
 def command_grade(arguments: argparse.Namespace) -> int:
-    """Grade a folder of submissions; exit 0 when every submission has its row."""
+    """Grade a folder or LMS zip of submissions; exit 0 when every submission has its row."""
     from checks.authoring.solution_runs import SolutionFailed
-    from checks.grading import GradingInputError, Limits, grade_folder
+    from checks.grading import GradingInputError, Limits
     from checks.grading.contained_run import GIB
+    from checks.grading.lms import grade_download
     from checks.grading.parameters import VariantError, parse_assignments
 
     try:
-        result = grade_folder(
+        download = grade_download(
             arguments.submissions,
+            roster=arguments.roster,
             out=arguments.out,
             feedback=arguments.feedback,
             variant=parse_assignments(arguments.variant),
@@ -236,6 +238,7 @@ def command_grade(arguments: argparse.Namespace) -> int:
     except SolutionFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SOLUTION_FAILED
+    result = download.grading
     counts = result.status_counts()
     print(
         f"Gradebook: {result.gradebook} ({len(result.grades)} rows: "
@@ -245,6 +248,8 @@ def command_grade(arguments: argparse.Namespace) -> int:
     folder = result.feedback[0].parent if result.feedback else "-"
     print(f"Feedback: {len(result.feedback)} page(s) in {folder}/")
     print(f"Isolation: {result.isolation}.")
+    if download.submissions is not None:
+        print(f"Submissions: {download.submissions} (who handed in what, matched to the roster)")
     print(f"Done in {result.seconds:.0f} s.")
     return 0
 
@@ -282,7 +287,17 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
         description="Execute every submitted notebook in its own contained kernel, judge the "
         "flags it really computes, and write a gradebook (CSV) and one feedback page per student.",
     )
-    grade.add_argument("submissions", help="folder of .ipynb files, or of one folder per student")
+    grade.add_argument(
+        "submissions",
+        help="a folder or a .zip as Canvas or Moodle downloads it, or a folder of .ipynb files "
+        "or of one folder per student",
+    )
+    grade.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="the class roster (id,name,email,section; or Canvas's gradebook export): each "
+        "submission is matched to a student, and the matches are written beside the gradebook",
+    )
     grade.add_argument("--out", default="gradebook.csv", help="the gradebook CSV to write")
     grade.add_argument(
         "--feedback", help="folder for the feedback pages (default: beside --out, NAME-feedback/)"

@@ -267,6 +267,7 @@ def grade_folder(
     report: Callable[[str], None] = print,
     progress_bar: bool = True,
     report_html: str | os.PathLike[str] | None = None,
+    relabel: Callable[[list[Submission]], list[Submission]] | None = None,
 ) -> GradingResult:
     """Run every submitted notebook afresh and contained, and write a gradebook and feedback.
 
@@ -323,6 +324,9 @@ def grade_folder(
     report_html : str or path-like, default=None
         Also write the class report there: one self-contained HTML page with plots
         (:mod:`checks.grading.report`).
+    relabel : callable, default=None
+        Given the submissions found, returns them as they are to be graded: an LMS download's
+        names and roster matches (:func:`checks.grading.lms.grade_download` passes one).
 
     Returns
     -------
@@ -371,6 +375,8 @@ def grade_folder(
     try:
         stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
+        if relabel is not None:
+            found = relabel(found)
         variants = {}
         if variant:
             variants = prepare_variants(
