@@ -1,6 +1,7 @@
 """The command line, ``python -m checks COMMAND``: parsers that call the package's functions.
 
-Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report.
+Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report,
+export.
 """
 
 from __future__ import annotations
@@ -390,6 +391,86 @@ def _add_compat_parser(commands: argparse._SubParsersAction) -> None:
     compat.set_defaults(run=command_compat)
 
 
+def command_export(arguments: argparse.Namespace) -> int:
+    """Export a gradebook for Canvas, Moodle or Gradescope, or as a plain CSV."""
+    from checks.grading.export import ExportError, export_gradebook
+
+    try:
+        export = export_gradebook(
+            arguments.gradebook,
+            arguments.format,
+            out=arguments.out,
+            roster=arguments.roster,
+            percent=arguments.percent,
+            assignments=arguments.assignment,
+            visibility=arguments.visibility,
+        )
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in export.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    unit = "percent" if arguments.percent else "points"
+    shown = ", ".join(f"{a.name} ({a.possible} points)" for a in export.assignments)
+    graded = sum(line.points is not None for line in export.lines if line.student is not None)
+    where = export.paths[0] if len(export.paths) == 1 else f"{len(export.paths)} files"
+    print(f"{arguments.format}: {where} ({graded} grade(s) in {unit}; {shown})")
+    return 0
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a gradebook for Canvas, Moodle or Gradescope, or as a plain CSV",
+        description="Write one grade per student per assignment (a chapter, or chapters grouped "
+        "with --assignment) in an LMS's import format. Students come from --roster, else from "
+        "the roster matched when grading (the gradebook's NAME-submissions.csv), else from the "
+        "LMS names. A grade that cannot be given without picking (two notebooks of one chapter, "
+        "a grader error) is left blank and named in a warning.",
+    )
+    export.add_argument("gradebook", help="the gradebook CSV written by `grade`")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("canvas", "moodle", "gradescope", "csv"),
+        help="canvas: gradebook import CSV; moodle: CSV grade import; gradescope: a "
+        "results.json per student; csv: a row per student and assignment, with notes",
+    )
+    export.add_argument("--roster", metavar="CSV", help="match the submissions to this roster")
+    unit = export.add_mutually_exclusive_group()
+    unit.add_argument(
+        "--points",
+        action="store_false",
+        dest="percent",
+        default=False,
+        help="grades in points (default)",
+    )
+    unit.add_argument(
+        "--percent", action="store_true", help="grades as percentages, each out of 100"
+    )
+    export.add_argument(
+        "--assignment",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=CHAPTERS",
+        help="one LMS assignment made of chapters, e.g. 'Homework 1=1,2' or, to update Canvas's "
+        "assignment 12345, 'Chapter 1 (12345)=1' (default: one per chapter, 'Chapter N')",
+    )
+    export.add_argument(
+        "--out",
+        help="the file to write (gradescope: a folder, or one .json) (default: beside the "
+        "gradebook, NAME-canvas.csv, NAME-moodle.csv, NAME-grades.csv, NAME-gradescope/)",
+    )
+    export.add_argument(
+        "--visibility",
+        choices=("visible", "hidden", "after_due_date", "after_published"),
+        default="visible",
+        help="gradescope: when students see the results (default: visible)",
+    )
+    export.set_defaults(run=command_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m checks``."""
     parser = argparse.ArgumentParser(prog="python -m checks", description=__doc__)
@@ -445,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("gradebook", help="the gradebook CSV written by `grade`")
     report.add_argument("--out", help="the HTML file (default: beside it, NAME-report.html)")
     report.set_defaults(run=command_report)
+    _add_export_parser(commands)
     return parser
 
 
