@@ -1,7 +1,7 @@
 """The command line, ``python -m checks COMMAND``: parsers that call the package's functions.
 
 Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report,
-export.
+export, links.
 """
 
 from __future__ import annotations
@@ -418,6 +418,25 @@ def command_export(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_links(arguments: argparse.Namespace) -> int:
+    """Print one nbgitpuller link per chapter, for a JupyterHub."""
+    from checks.authoring.links import LinkError, chapter_links, links_text
+
+    try:
+        links = chapter_links(
+            course_root(),
+            arguments.hub,
+            repository=arguments.repo,
+            branch=arguments.branch,
+            interface=arguments.interface,
+        )
+    except LinkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(links_text(links, markdown=arguments.markdown), end="")
+    return 0
+
+
 def _add_export_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export",
@@ -469,6 +488,27 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:
         help="gradescope: when students see the results (default: visible)",
     )
     export.set_defaults(run=command_export)
+
+
+def _add_links_parser(commands: argparse._SubParsersAction) -> None:
+    links = commands.add_parser(
+        "links",
+        help="print an nbgitpuller link per chapter, for a JupyterHub",
+        description="Print one nbgitpuller link per chapter: clicked, it logs the student in to "
+        "the hub, pulls the published student repository (repository.url in _config.yml) and "
+        "opens the chapter's notebook.",
+    )
+    links.add_argument("--hub", required=True, help="the hub's address, e.g. https://hub.uni.edu")
+    links.add_argument("--repo", help="the student repository (default: _config.yml's)")
+    links.add_argument("--branch", help="its branch (default: _config.yml's, else main)")
+    links.add_argument(
+        "--interface",
+        choices=("lab", "notebook"),
+        default="lab",
+        help="open in JupyterLab (default) or Jupyter Notebook",
+    )
+    links.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    links.set_defaults(run=command_links)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -527,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="the HTML file (default: beside it, NAME-report.html)")
     report.set_defaults(run=command_report)
     _add_export_parser(commands)
+    _add_links_parser(commands)
     return parser
 
 
