@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -413,7 +414,11 @@ def command_export(arguments: argparse.Namespace) -> int:
     unit = "percent" if arguments.percent else "points"
     shown = ", ".join(f"{a.name} ({a.possible} points)" for a in export.assignments)
     graded = sum(line.points is not None for line in export.lines if line.student is not None)
-    where = export.paths[0] if len(export.paths) == 1 else f"{len(export.paths)} files"
+    where = (
+        str(export.paths[0])
+        if len(export.paths) == 1
+        else f"{len(export.paths)} files in {os.path.commonpath(export.paths)}"
+    )
     print(f"{arguments.format}: {where} ({graded} grade(s) in {unit}; {shown})")
     return 0
 

@@ -186,6 +186,18 @@ def test_gradescope_one_results_json_per_student(tmp_path):
     assert jane["score"] == POSSIBLE_1 and "late" not in jane["output"]
 
 
+def test_gradescope_folders_never_overwrite_one_another(tmp_path):
+    twins = [grade("a b.ipynb", {"1.1"}), grade("a_b.ipynb", {"1.1", "1.2"})]
+    export = export_gradebook(graded_class(tmp_path, twins, roster=None), "gradescope")
+    folder = tmp_path / "gradebook-gradescope" / "Chapter_1"
+    assert sorted(export.paths) == [
+        folder / "a_b" / "results.json",
+        folder / "a_b_2" / "results.json",
+    ]
+    scores = sorted(json.loads(path.read_text())["score"] for path in export.paths)
+    assert scores == [10, 20]
+
+
 def test_gradescope_to_one_file_needs_exactly_one_result(tmp_path):
     one = graded_class(tmp_path, GRADES[:1], roster=None)
     export = export_gradebook(one, "gradescope", out=tmp_path / "results.json")
@@ -272,6 +284,23 @@ def test_a_grader_error_leaves_the_grade_blank(tmp_path):
     assert jane.points is None and "grader error: grade it again" in jane.notes[0]
 
 
+def test_a_file_that_is_not_a_notebook_earns_zero_and_is_named(tmp_path):
+    pdf = Submission("doejane_1001_9001_notes", Path("/download/doejane_1001_9001_notes.pdf"), None)
+    gradebook = graded_class(tmp_path, [Grade(pdf, RunStatus.NOT_A_NOTEBOOK)])
+    export = export_gradebook(gradebook, "csv", assignments=["Chapter 1=1"])
+    jane = next(line for line in export.lines if line.key == "1001")
+    assert jane.points == 0 and jane.notes == ["doejane_1001_9001_notes.pdf: not a notebook"]
+    rows = read_csv(export_gradebook(gradebook, "canvas", assignments=["Chapter 1=1"]).paths[0])
+    assert rows[2] == ["Jane Doe", "1001", "S-1", "jdoe", "A", "0"]
+    export_gradebook(gradebook, "gradescope", assignments=["Chapter 1=1"])
+    result = json.loads(
+        (tmp_path / "gradebook-gradescope" / "Chapter_1" / "1001" / "results.json").read_text()
+    )
+    check_gradescope_rules(result)
+    assert result["score"] == 0 and "not a notebook" in result["output"]
+    assert {test["output"] for test in result["tests"]} == {"Chapter 1 was not handed in."}
+
+
 def test_formula_names_are_neutralised(tmp_path):
     roster = 'id,name,login\n1001,=HYPERLINK("http://x"),@jdoe\n'
     export = export_gradebook(graded_class(tmp_path, GRADES[:1], roster), "canvas")
@@ -329,6 +358,10 @@ def test_the_command_line_exports_and_warns(tmp_path):
     completed = run_export(str(gradebook), "--format", "canvas", "--percent")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith(f"canvas: {tmp_path / 'gradebook-canvas.csv'} (2 grade(s)")
+    scope = run_export(str(gradebook), "--format", "gradescope")
+    assert (
+        f"gradescope: 2 files in {tmp_path / 'gradebook-gradescope' / 'Chapter_1'}" in scope.stdout
+    )
     assert "in percent; Chapter 1 (50 points))" in completed.stdout
     assert completed.stderr.count("warning: ") == 2
     bad = run_export(str(gradebook), "--format", "canvas", "--assignment", "A=42")

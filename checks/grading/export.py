@@ -264,7 +264,17 @@ class Line:
         return any(handed.late for handed in self.handed)
 
     def score(self, percent: bool) -> float | None:
-        """The grade, in points or as a percentage of the points possible; None when blank."""
+        """The grade, in points or as a percentage of the points possible; None when blank.
+
+        Parameters
+        ----------
+        percent : bool
+            A percentage (out of 100, two decimals) rather than points.
+
+        Returns
+        -------
+        float or None
+        """
         if self.points is None:
             return None
         return round(100 * self.points / self.assignment.possible, 2) if percent else self.points
@@ -495,6 +505,15 @@ def canvas_csv(
 ) -> tuple[str, list[str]]:
     """Canvas's gradebook import: the student columns, a column per assignment, points possible.
 
+    Parameters
+    ----------
+    lines : list of Line
+        The graded lines (:func:`class_lines`).
+    assignments : list of Assignment
+        The assignments, one column each.
+    percent : bool
+        Percentages (points possible 100) rather than points.
+
     Returns
     -------
     tuple of (str, list of str)
@@ -533,6 +552,15 @@ def moodle_csv(
 ) -> tuple[str, list[str]]:
     """Moodle's CSV grade import: full name, ID number, email address, a column per assignment.
 
+    Parameters
+    ----------
+    lines : list of Line
+        The graded lines (:func:`class_lines`).
+    assignments : list of Assignment
+        The assignments, one column each.
+    percent : bool
+        Percentages rather than points.
+
     Returns
     -------
     tuple of (str, list of str)
@@ -564,7 +592,20 @@ def moodle_csv(
 
 
 def plain_csv(lines: list[Line], percent: bool) -> str:
-    """A row per student and assignment, every blank grade with its reason, late marked."""
+    """A row per student and assignment, every blank grade with its reason, late marked.
+
+    Parameters
+    ----------
+    lines : list of Line
+        The graded lines (:func:`class_lines`), unmatched submissions included.
+    percent : bool
+        Percentages (out of 100) rather than points.
+
+    Returns
+    -------
+    str
+        The CSV, columns :data:`CSV_COLUMNS`.
+    """
     out: list[list[object]] = []
     for line in lines:
         student = line.student or Student("", "")
@@ -686,10 +727,14 @@ def _write_gradescope(
             )
         targets = {out: graded[0]}
     else:
-        targets = {
-            out / _slug(line.assignment.name) / _slug(line.key) / "results.json": line
-            for line in graded
-        }
+        targets = {}
+        for line in graded:  # two keys that make one folder name get _2, _3...
+            folder = out / _slug(line.assignment.name) / _slug(line.key)
+            unique, number = folder, 1
+            while unique / "results.json" in targets:
+                number += 1
+                unique = folder.with_name(f"{folder.name}_{number}")
+            targets[unique / "results.json"] = line
     for path, line in targets.items():
         atomic_write_text(path, json.dumps(gradescope_result(line, visibility), indent=2) + "\n")
     return list(targets), warnings
