@@ -145,6 +145,16 @@ def submissions_root(folder: Path) -> Path:
 
     A zip made of a download's folder (``Assignment 1/doejane_1001_...``) is read inside it;
     a folder holding a single plain student folder is not (that student is the submission).
+
+    Parameters
+    ----------
+    folder : Path
+        A download, extracted.
+
+    Returns
+    -------
+    Path
+        ``folder``, or its only sub-folder when that one holds Canvas's or Moodle's names.
     """
     entries = _entries(folder)
     if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
@@ -193,7 +203,13 @@ class Matching:
         return [s for s in self.roster.students if s.id not in present]
 
     def duplicates(self) -> dict[tuple[str, int], list[Matched]]:
-        """Two or more notebooks of one chapter for one student (by roster id, else LMS name)."""
+        """Two or more notebooks of one chapter for one student (by roster id, else LMS name).
+
+        Returns
+        -------
+        dict
+            ``(student, chapter)`` to the submissions, for each pair with more than one.
+        """
         groups: dict[tuple[str, int], list[Matched]] = defaultdict(list)
         for matched in self.submissions:
             if matched.submission.chapter is None:
@@ -246,7 +262,19 @@ def _who(matched: Matched) -> str:
 
 
 def describe(matching: Matching) -> list[str]:
-    """What the instructor is told before grading: the layout, the roster's matches, problems."""
+    """What the instructor is told before grading: the layout, the roster's matches, problems.
+
+    Parameters
+    ----------
+    matching : Matching
+        The download's submissions, matched.
+
+    Returns
+    -------
+    list of str
+        One line each: the layout and counts, the roster's matches, then every submission on
+        no roster entry and every student with two notebooks of one chapter.
+    """
     keys = {m.handed.key for m in matching.submissions}
     late = sum(m.handed.late for m in matching.submissions)
     lines = [
@@ -275,13 +303,35 @@ def describe(matching: Matching) -> list[str]:
 
 
 def submissions_file(gradebook: str | os.PathLike[str]) -> Path:
-    """Where the submissions file of a gradebook is: ``gradebook-submissions.csv`` beside it."""
+    """Where the submissions file of a gradebook is: ``gradebook-submissions.csv`` beside it.
+
+    Parameters
+    ----------
+    gradebook : str or path-like
+        The gradebook CSV.
+
+    Returns
+    -------
+    Path
+        The submissions file's path (it may not exist).
+    """
     gradebook = Path(gradebook)
     return gradebook.with_name(f"{gradebook.stem}{SUBMISSIONS_SUFFIX}.csv")
 
 
 def submissions_rows(matching: Matching) -> list[dict[str, object]]:
-    """The submissions file's rows: one per submission, then one per student without any."""
+    """The submissions file's rows: one per submission, then one per student without any.
+
+    Parameters
+    ----------
+    matching : Matching
+        The download's submissions, matched.
+
+    Returns
+    -------
+    list of dict
+        By :data:`SUBMISSIONS_COLUMNS`; text neutralised against CSV injection.
+    """
     duplicated = {
         id(m): f"one of {len(group)} notebooks of chapter {chapter} for this student"
         for (_, chapter), group in matching.duplicates().items()
@@ -332,7 +382,15 @@ def _cell(value: object) -> object:
 
 
 def write_submissions_file(path: Path, matching: Matching) -> None:
-    """Write the submissions file atomically (text quoted, formula starts neutralised)."""
+    """Write the submissions file atomically (text quoted, formula starts neutralised).
+
+    Parameters
+    ----------
+    path : Path
+        The file (:func:`submissions_file`).
+    matching : Matching
+        The download's submissions, matched.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(
         buffer,
@@ -347,7 +405,18 @@ def write_submissions_file(path: Path, matching: Matching) -> None:
 
 
 def read_submissions_file(path: Path) -> list[dict[str, str]]:
-    """The rows of a submissions file; raise ``ValueError`` with one line if it is not one."""
+    """The rows of a submissions file; raise ``ValueError`` with one line if it is not one.
+
+    Parameters
+    ----------
+    path : Path
+        The submissions file.
+
+    Returns
+    -------
+    list of dict
+        Its rows, as text.
+    """
     content = (
         read_regular_file(path.resolve(), MAX_SUBMISSIONS_FILE_BYTES + 1)
         if path.is_file()
@@ -374,8 +443,24 @@ def opened_download(
 ) -> Iterator[Path]:
     """The folder of submissions: ``download`` itself, or a zip's checked extraction.
 
-    The extraction is removed when the block ends. Raise :class:`GradingInputError` with one
-    line if ``download`` is neither, or the zip is refused.
+    The extraction is removed when the block ends.
+
+    Parameters
+    ----------
+    download : str or path-like
+        A folder, or a zip.
+    limits : ZipLimits, default=None
+        Caps on the zip's members and bytes.
+
+    Yields
+    ------
+    Path
+        The folder holding the submissions (:func:`submissions_root`).
+
+    Raises
+    ------
+    GradingInputError
+        ``download`` is neither a folder nor a zip, or the zip is refused (one line).
     """
     path = Path(download)
     if path.is_dir():

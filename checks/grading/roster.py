@@ -71,7 +71,17 @@ class Roster:
     source: str = ""
 
     def by_id(self, student_id: str) -> Student | None:
-        """The student with this id, or None."""
+        """The student with this id, or None.
+
+        Parameters
+        ----------
+        student_id : str
+            An id, exactly as the roster has it.
+
+        Returns
+        -------
+        Student or None
+        """
         return next((s for s in self.students if s.id == student_id), None)
 
 

@@ -82,6 +82,16 @@ def member_name(info: zipfile.ZipInfo) -> str:
 
     Many tools (macOS's, Windows' Explorer in some locales) write UTF-8 names without setting
     the zip's UTF-8 flag; Python then decodes them as CP437, the format's historical encoding.
+
+    Parameters
+    ----------
+    info : zipfile.ZipInfo
+        The member, as :mod:`zipfile` read it.
+
+    Returns
+    -------
+    str
+        Its name, unchecked (see :func:`check_members`).
     """
     name = info.orig_filename
     if not info.flag_bits & _UTF8_FLAG:
