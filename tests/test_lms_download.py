@@ -216,6 +216,7 @@ def test_a_plain_folder_without_a_roster_is_graded_as_before(tmp_path, monkeypat
     monkeypatch.setattr(lms, "grade_folder", fake_grade_folder(calls))
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "jdoe.ipynb").write_text(chapter_notebook())
+    (tmp_path / "gb-submissions.csv").write_text("an earlier grading's matches")
     result = grade_download(tmp_path / "subs", out=tmp_path / "gb.csv", report=print)
     assert result.submissions is None and not (tmp_path / "gb-submissions.csv").exists()
     assert [s.student for s in calls[0][1]] == ["jdoe"]

@@ -496,7 +496,8 @@ def grade_download(
 ) -> DownloadResult:
     """Grade a class as its LMS downloads it (a folder or a zip), matched to a roster.
 
-    A plain folder without a roster is graded exactly as :func:`grade_folder` grades it. A zip,
+    A plain folder without a roster is graded exactly as :func:`grade_folder` grades it (and a
+    submissions file an earlier grading left beside ``out`` is removed). A zip,
     a Canvas or Moodle layout, or a roster also writes the submissions file beside the gradebook
     (:func:`submissions_file`): each submission's LMS name, user id, lateness and roster student
     (or why none), and each roster student who handed in nothing.
@@ -542,6 +543,9 @@ def grade_download(
     with opened_download(download, zip_limits) as folder:
         lms = any(_is_lms(entry) for entry in _entries(folder))
         if not (is_zip or lms or class_roster):
+            # The gradebook is rewritten: a submissions file of an earlier grading would pair
+            # it with matches it no longer has.
+            submissions_file(out).unlink(missing_ok=True)
             return DownloadResult(
                 grade_folder(folder, out=out, report=report, **options), None, None
             )
