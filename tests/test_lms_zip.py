@@ -8,6 +8,7 @@ destination empty; an honest zip extracts byte for byte.
 from __future__ import annotations
 
 import io
+import random
 import stat
 import struct
 import zipfile
@@ -216,3 +217,45 @@ def test_an_encrypted_member_is_refused(tmp_path):
         struct.pack_into("<H", data, start + flag_at, flags | 0x1)
     archive.write_bytes(bytes(data))
     assert "encrypted" in refused(archive, tmp_path / "out")
+
+
+def test_a_high_ratio_bomb_is_refused_below_the_byte_caps(tmp_path):
+    """A few kilobytes of zeros declaring megabytes: refused by its ratio, not by the caps."""
+    bomb = make_zip(tmp_path / "bomb.zip", [("a.ipynb", bytes(2_000_000)), ("b.ipynb", b"{}")])
+    assert bomb.stat().st_size < 10_000
+    limits = ZipLimits(ratio=100, ratio_floor_bytes=100_000)
+    message = refused(bomb, tmp_path / "out", limits)
+    assert "100 times the zip's own size" in message and "before extracting anything" in message
+    # The same members under the floor, or at a ratio the zip keeps, extract.
+    assert extract_zip(bomb, tmp_path / "o2", ZipLimits(ratio_floor_bytes=3_000_000))
+    noise = random.Random(0).randbytes(1_000_000)
+    honest = make_zip(tmp_path / "honest.zip", [("a.ipynb", noise)])
+    assert extract_zip(honest, tmp_path / "o3", limits)
+
+
+@pytest.mark.parametrize(("bit", "what"), [(0x20, "patched data"), (0x40, "is encrypted")])
+def test_flags_the_reader_cannot_open_refuse_the_zip_with_one_line(tmp_path, bit, what):
+    """Patched data and strong encryption (general purpose bits 5 and 6): refused before
+    anything is extracted, never NotImplementedError's traceback halfway through."""
+    archive = make_zip(tmp_path / "a.zip", [("ok.ipynb", b"{}"), ("a.ipynb", b"{}" * 100)])
+    data = bytearray(archive.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.rfind(signature)
+        flags = struct.unpack_from("<H", data, start + flag_at)[0]
+        struct.pack_into("<H", data, start + flag_at, flags | bit)
+    archive.write_bytes(bytes(data))
+    message = refused(archive, tmp_path / "out")
+    assert "'a.ipynb'" in message and what in message and "before extracting anything" in message
+    assert not (tmp_path / "out" / "ok.ipynb").exists()
+
+
+def test_a_reader_that_fails_halfway_is_one_line(tmp_path, monkeypatch):
+    """Whatever the zip library raises while extracting is one line naming the member."""
+    archive = make_zip(tmp_path / "a.zip", [("a.ipynb", b"{}")])
+
+    def unreadable(self, member, *args, **kwargs):
+        raise NotImplementedError("strong encryption (flag bit 6)")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", unreadable)
+    message = refused(archive, tmp_path / "out")
+    assert "'a.ipynb' cannot be extracted (strong encryption (flag bit 6))" in message

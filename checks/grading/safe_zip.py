@@ -13,8 +13,11 @@ whole zip with a one-line :class:`ZipRefused` naming it:
 - no two members land on the same path, and no file is also a folder of another member;
 - the zip is not a bomb: at most :attr:`ZipLimits.members` members, none declared larger than
   :attr:`ZipLimits.member_bytes`, all together not declared larger than
-  :attr:`ZipLimits.total_bytes`, and a central directory no larger than those members need
-  (read before the member list is built, so millions of tiny entries are never parsed).
+  :attr:`ZipLimits.total_bytes` nor, past :attr:`ZipLimits.ratio_floor_bytes`, more than
+  :attr:`ZipLimits.ratio` times the zip's own size (members that share their compressed data,
+  or a few kilobytes of zeros declaring gigabytes), and a central directory no larger than
+  those members need (read before the member list is built, so millions of tiny entries are
+  never parsed).
 
 While extracting, the bytes actually written are counted: a member that yields more than it
 declared, or a zip that goes past the total, stops the extraction with the same kind of error
@@ -45,11 +48,18 @@ class ZipRefused(ValueError):
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """How much a zip of submissions may hold."""
+    """How much a zip of submissions may hold.
+
+    ``ratio`` bounds the bytes extracted by the zip's own size: notebooks compress a few times
+    (ten or twenty for long repeated outputs), a bomb a thousand times. Below
+    ``ratio_floor_bytes`` in all, any ratio is accepted.
+    """
 
     members: int = 20_000
     member_bytes: int = 200 * MIB
     total_bytes: int = 4096 * MIB
+    ratio: int = 100
+    ratio_floor_bytes: int = 64 * MIB
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,8 @@ _CHUNK = 64 * 1024
 _DIRECTORY_BYTES_PER_MEMBER = 46 + _MAX_PATH_CHARACTERS + 512
 _SUPPORTED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2)
 _UTF8_FLAG = 0x800
-_ENCRYPTED_FLAG = 0x1
+_ENCRYPTED_FLAGS = 0x1 | 0x40  # traditional, strong
+_PATCHED_DATA_FLAG = 0x20
 
 
 def _shown(name: str) -> str:
@@ -130,8 +141,10 @@ def _kind_problem(info: zipfile.ZipInfo) -> str | None:
         return "is a symbolic link"
     if kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
         return "is a device, pipe or socket"
-    if info.flag_bits & _ENCRYPTED_FLAG:
+    if info.flag_bits & _ENCRYPTED_FLAGS:
         return "is encrypted"
+    if info.flag_bits & _PATCHED_DATA_FLAG:
+        return "uses patched data, which cannot be extracted"
     if info.compress_type not in _SUPPORTED_COMPRESSION:
         return f"uses an unsupported compression method ({info.compress_type})"
     return None
@@ -170,6 +183,18 @@ def _open(path: Path, limits: ZipLimits) -> zipfile.ZipFile:
         raise ZipRefused(f"{shown_path(path)} is not a readable zip ({error})") from None
 
 
+def _archive_bytes(archive: zipfile.ZipFile) -> int:
+    """The size of the zip file itself (0 if it cannot be told)."""
+    stream = archive.fp
+    if stream is None:
+        return 0
+    position = stream.tell()
+    try:
+        return stream.seek(0, os.SEEK_END)
+    finally:
+        stream.seek(position)
+
+
 def check_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[Member]:
     """Every member of ``archive``, checked; raise :class:`ZipRefused` at the first bad one.
 
@@ -188,7 +213,8 @@ def check_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[Member]:
     Raises
     ------
     ZipRefused
-        A member is unsafe (path, kind), two members collide, or a cap is passed.
+        A member is unsafe (path, kind), two members collide, or a cap (members, bytes, the
+        ratio of bytes to the zip's size) is passed.
     """
     infos = archive.infolist()
     if len(infos) > limits.members:
@@ -197,6 +223,7 @@ def check_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[Member]:
     files: set[tuple[str, ...]] = set()
     folders: set[tuple[str, ...]] = set()
     total = 0
+    bomb_bytes = max(limits.ratio_floor_bytes, limits.ratio * _archive_bytes(archive))
     for info in infos:
         name = member_name(info)
         problem = _path_problem(name) or _kind_problem(info)
@@ -210,6 +237,11 @@ def check_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[Member]:
         total += info.file_size
         if total > limits.total_bytes:
             raise ZipRefused(f"its members declare more than {limits.total_bytes:,} bytes")
+        if total > bomb_bytes:
+            raise ZipRefused(
+                f"its members declare over {limits.ratio} times the zip's own size (more than "
+                f"{bomb_bytes:,} bytes): a zip bomb?"
+            )
         is_dir = name.endswith(("/", "\\"))
         parts = tuple(name.replace("\\", "/").rstrip("/").split("/"))
         if parts in files or (not is_dir and parts in folders):
@@ -297,7 +329,15 @@ def extract_zip(
                 budget -= _write(archive, member, target, budget)
             except ZipRefused as error:
                 raise ZipRefused(f"{shown_path(path)}: extraction stopped: {error}") from None
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                OSError,
+                ValueError,
+                NotImplementedError,  # what the zip library cannot read
+                RuntimeError,  # a member it takes to be encrypted
+            ) as error:
                 raise ZipRefused(
                     f"{shown_path(path)}: member {_shown('/'.join(member.parts))} cannot be "
                     f"extracted ({error})"
