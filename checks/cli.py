@@ -414,11 +414,12 @@ def command_export(arguments: argparse.Namespace) -> int:
     unit = "percent" if arguments.percent else "points"
     shown = ", ".join(f"{a.name} ({a.possible} points)" for a in export.assignments)
     graded = sum(line.points is not None for line in export.lines if line.student is not None)
-    where = (
-        str(export.paths[0])
-        if len(export.paths) == 1
-        else f"{len(export.paths)} files in {os.path.commonpath(export.paths)}"
-    )
+    if not export.paths:
+        where = "nothing written"
+    elif len(export.paths) == 1:
+        where = str(export.paths[0])
+    else:
+        where = f"{len(export.paths)} files in {os.path.commonpath(export.paths)}"
     print(f"{arguments.format}: {where} ({graded} grade(s) in {unit}; {shown})")
     return 0
 

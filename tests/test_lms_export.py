@@ -373,3 +373,47 @@ def test_the_command_line_exports_and_warns(tmp_path):
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
     helped = run_export("--help")
     assert helped.returncode == 0 and "--assignment NAME=CHAPTERS" in helped.stdout
+
+
+@pytest.mark.parametrize("format", ["csv", "canvas", "moodle"])
+def test_the_export_never_replaces_a_file_it_reads(tmp_path, format):
+    gradebook = graded_class(tmp_path)
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    kept = [gradebook, tmp_path / "gradebook-submissions.csv", tmp_path / "roster.csv"]
+    before = [path.read_bytes() for path in kept]
+    for out in [*kept, tmp_path / "." / "gradebook.csv"]:
+        with pytest.raises(ExportError, match="which the export reads") as caught:
+            export_gradebook(gradebook, format, out=out, roster=tmp_path / "roster.csv")
+        assert "\n" not in str(caught.value)
+    assert [path.read_bytes() for path in kept] == before
+
+
+def test_a_gradescope_result_never_replaces_the_roster(tmp_path):
+    gradebook = graded_class(tmp_path, GRADES[:1])
+    roster = tmp_path / "roster.json"
+    roster.write_text(ROSTER)
+    with pytest.raises(ExportError, match="which the export reads"):
+        export_gradebook(gradebook, "gradescope", out=roster, roster=roster)
+    assert roster.read_text() == ROSTER
+
+
+def test_an_out_that_cannot_be_written_is_one_line(tmp_path):
+    gradebook = graded_class(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    for format, out in [
+        ("csv", tmp_path / "folder"),  # a folder, not a file
+        ("csv", gradebook / "inside.csv"),  # inside a file
+        ("gradescope", tmp_path / "notes.txt"),  # a folder of results where a file is
+    ]:
+        with pytest.raises(ExportError, match="cannot write") as caught:
+            export_gradebook(gradebook, format, out=out)
+        assert "\n" not in str(caught.value)
+    assert (tmp_path / "notes.txt").read_text() == "x"
+
+
+def test_the_command_line_says_when_nothing_was_written(tmp_path):
+    only = [grade("doejane_1001_9001_01_mnist_binary.ipynb", ALL, status=RunStatus.GRADER_ERROR)]
+    completed = run_export(str(graded_class(tmp_path, only)), "--format", "gradescope")
+    assert completed.returncode == 0 and "Traceback" not in completed.stderr
+    assert completed.stdout.startswith("gradescope: nothing written (0 grade(s)")

@@ -711,11 +711,12 @@ def _default_out(gradebook: Path, format: str) -> Path:
 
 
 def _write_gradescope(
-    lines: list[Line], out: Path, visibility: str
+    lines: list[Line], out: Path, visibility: str, protected: list[Path]
 ) -> tuple[list[Path], list[str]]:
     """Write a ``results.json`` per graded line, ``OUT/ASSIGNMENT/STUDENT/results.json``.
 
-    ``OUT`` itself is written when it names a ``.json`` file and there is exactly one.
+    ``OUT`` itself is written when it names a ``.json`` file and there is exactly one; none of
+    ``protected`` (the files the export reads) is ever replaced.
     """
     warnings = _blank_reasons(lines, "no results.json")
     graded = [line for line in lines if line.student is not None and line.points is not None]
@@ -735,9 +736,32 @@ def _write_gradescope(
                 number += 1
                 unique = folder.with_name(f"{folder.name}_{number}")
             targets[unique / "results.json"] = line
+    _refuse_overwriting(list(targets), protected)
     for path, line in targets.items():
-        atomic_write_text(path, json.dumps(gradescope_result(line, visibility), indent=2) + "\n")
+        _write(path, json.dumps(gradescope_result(line, visibility), indent=2) + "\n")
     return list(targets), warnings
+
+
+def _refuse_overwriting(targets: list[Path], protected: list[Path]) -> None:
+    """Raise :class:`ExportError` if an export would replace one of the files it reads."""
+    kept = {path.resolve(): path for path in protected}
+    for target in targets:
+        if target.resolve() in kept:
+            raise ExportError(
+                f"--out {shown_path(target)} is {shown_path(kept[target.resolve()])}, which the "
+                "export reads: write it elsewhere"
+            )
+
+
+def _write(path: Path, text: str) -> None:
+    """Write one file of the export atomically; a path that cannot be written is one line."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        raise ExportError(
+            f"cannot write {shown_path(path)} ({error.strerror or error}): give --out a file in "
+            "a folder you can write"
+        ) from None
 
 
 def export_gradebook(
@@ -781,7 +805,8 @@ def export_gradebook(
     Raises
     ------
     ExportError
-        A bad format, option, gradebook, submissions file, roster or assignment.
+        A bad format, option, gradebook, submissions file, roster or assignment; an ``out``
+        that is one of the files the export reads, or that cannot be written.
 
     Examples
     --------
@@ -810,8 +835,9 @@ def export_gradebook(
     )
     lines = class_lines(rows, chosen, records, class_roster)
     target = Path(out) if out is not None else _default_out(gradebook, format)
+    protected = [gradebook, submissions_file(gradebook), *([Path(roster)] if roster else [])]
     if format == "gradescope":
-        paths, warnings = _write_gradescope(lines, target, visibility)
+        paths, warnings = _write_gradescope(lines, target, visibility, protected)
         return Export(paths, lines, chosen, warnings)
     if format == "canvas":
         text, warnings = canvas_csv(lines, chosen, percent)
@@ -819,5 +845,6 @@ def export_gradebook(
         text, warnings = moodle_csv(lines, chosen, percent)
     else:
         text, warnings = plain_csv(lines, percent), []
-    atomic_write_text(target, text)
+    _refuse_overwriting([target], protected)
+    _write(target, text)
     return Export([target], lines, chosen, warnings)
