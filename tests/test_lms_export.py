@@ -320,6 +320,13 @@ def test_bad_gradebooks_are_one_line(tmp_path):
     refused(header + "jane,a.ipynb,1,ok,lots\n", "line 2, total is 'lots', not a number")
     refused(header + "jane,a.ipynb,1,ok,-5\n", "not a number of points")
     refused(header + "jane,a.ipynb,one,ok,5\n", "chapter 'one' is not a number")
+    refused(header + "jane,a.ipynb,\u00b2,ok,5\n", "chapter '\u00b2' is not a number")
+    refused(header + "jane,a.ipynb,\u0661,ok,5\n", "chapter '\u0661' is not a number")
+    # A chapter the course lacks has no points possible: one line, not a division by zero.
+    refused(header + "jane,a.ipynb,99,ok,5\n", "line 2: the course has no chapter 99")
+    refused(header + "jane,a.ipynb,0,ok,5\n", "line 2: the course has no chapter 0")
+    # An empty total is not a grade of 0.
+    refused(header + "jane,a.ipynb,1,ok,\n", "line 2: the total is empty")
     refused(header + "jane,a.ipynb,1,ok,5,extra\n", "line 2: more fields than the header")
     refused("student,total\n\xe9".encode("latin-1"), "not UTF-8")
     refused(header, "no graded notebook of any chapter")

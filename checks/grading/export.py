@@ -188,8 +188,9 @@ def read_gradebook(path: str | os.PathLike[str]) -> list[Row]:
     Raises
     ------
     ExportError
-        Missing, not a regular file, too large, not UTF-8, not CSV, a column missing, or a
-        number of points that is not one (the line is named).
+        Missing, not a regular file, too large, not UTF-8, not CSV, a column missing, a chapter
+        the course does not have, an empty total, or a number of points that is not one (the
+        line is named).
     """
     path = Path(path)
     source = shown_path(path)
@@ -212,14 +213,20 @@ def read_gradebook(path: str | os.PathLike[str]) -> list[Row]:
             f"{source} is not a gradebook: no {', '.join(missing)} column (write one with "
             "`python -m checks grade`)"
         )
+    chapters = load_catalogue().chapters
     rows = []
     for number, record in enumerate(records, start=2):
         if None in record:
             raise ExportError(f"{source}, line {number}: more fields than the header has")
         where = f"{source}, line {number}"
         chapter_text = (record["chapter"] or "").strip()
-        if chapter_text and not chapter_text.isdigit():
+        if chapter_text and not (chapter_text.isascii() and chapter_text.isdigit()):
             raise ExportError(f"{where}: chapter {shown_path(chapter_text, 20)!r} is not a number")
+        if chapter_text and int(chapter_text) not in chapters:
+            raise ExportError(f"{where}: the course has no chapter {shown_path(chapter_text, 20)}")
+        total_text = (record["total"] or "").strip()
+        if not total_text:
+            raise ExportError(f"{where}: the total is empty (grade the notebook again)")
         points = {
             column: _number(value, f"{where}, flag {column}")
             for column, value in record.items()
@@ -237,7 +244,7 @@ def read_gradebook(path: str | os.PathLike[str]) -> list[Row]:
                 notebook=record["notebook"] or "",
                 chapter=int(chapter_text) if chapter_text else None,
                 status=record["status"] or "",
-                total=_number(record["total"] or "0", f"{where}, total"),
+                total=_number(total_text, f"{where}, total"),
                 points=points,
                 mistakes=mistakes,
                 seconds=_number(seconds, f"{where}, seconds") if seconds.strip() else 0.0,
