@@ -91,3 +91,18 @@ def test_a_plain_name_matches_id_login_or_email_once():
     assert student is None and "matches several roster entries (1003, 1004)" in reason
     assert find_student(roster, name="nobody")[0] is None
     assert find_student(roster, name="")[0] is None
+
+
+@pytest.mark.parametrize("policy", ["Muted", "Manual Posting"])
+def test_canvas_rows_of_posting_policies_are_not_students(policy):
+    text = (
+        "Student,ID,SIS User ID,SIS Login ID,Section,Homework 1 (1234)\n"
+        f",,,,,{policy}\n"
+        "    Points Possible,,,,,10\n"
+        "Doe Jane,1001,S-1,jdoe,A,\n"
+    )
+    roster = parse_roster(text, "canvas.csv")
+    assert [(s.id, s.name) for s in roster.students] == [("1001", "Doe Jane")]
+    # A row with a name or an email but no id is still a mistake, said on one line.
+    with pytest.raises(RosterError, match="line 6: the student id is empty"):
+        parse_roster(text + ",,,,,\nRoe Bob,,,,B,\n", "canvas.csv")

@@ -6,8 +6,9 @@ underscores; see :data:`COLUMNS`), so these all read as they are:
 
 - a plain roster: ``id,name,email,section``;
 - Canvas's gradebook export: ``Student,ID,SIS User ID,SIS Login ID,Section`` (its ``Points
-  Possible`` row is skipped). Its ``ID`` is the Canvas user id that names each file of a Canvas
-  download, so it is the roster to use with Canvas;
+  Possible`` row, and a ``Muted`` or ``Manual Posting`` row that names no one, are skipped).
+  Its ``ID`` is the Canvas user id that names each file of a Canvas download, so it is the
+  roster to use with Canvas;
 - Moodle's grading worksheet: ``Identifier,Full name,Email address,...`` (``Participant 123``
   reads as ``123``, the number in each folder of a Moodle download), or a participants export
   with ``First name`` and ``Last name``.
@@ -187,7 +188,7 @@ def parse_roster(text: str, source: str = "roster") -> Roster:
 
 
 def _student(row: list[str], fields: dict[str, int]) -> Student | None:
-    """The student of a row, or None for a row that is not one (Canvas's points possible)."""
+    """The student of a row, or None for a row of Canvas's that is not one (points, policies)."""
 
     def cell(field: str) -> str:
         index = fields.get(field)
@@ -196,6 +197,8 @@ def _student(row: list[str], fields: dict[str, int]) -> Student | None:
     name = cell("name") or " ".join(part for part in (cell("first"), cell("last")) if part)
     if name == "Points Possible" and not cell("sis_id") and not cell("login"):
         return None
+    if not any(cell(field) for field in ("id", "login", "email", "sis_id")) and not name:
+        return None  # names no one: Canvas's "Muted" or "Manual Posting" row
     return Student(
         id=_PARTICIPANT.sub("", cell("id")),
         name=name,
