@@ -60,7 +60,18 @@ def test_the_hub_address_is_its_base(hub, base):
 
 
 @pytest.mark.parametrize(
-    "hub", ["hub.example.edu", "ftp://hub.example.edu", "https://hub?x=1", "https://u:p@hub", ""]
+    "hub",
+    [
+        "hub.example.edu",
+        "ftp://hub.example.edu",
+        "https://hub?x=1",
+        "https://u:p@hub",
+        "",
+        "http://[bad",  # urlsplit's ValueError
+        "https://hub.example.edu:99999",
+        "https://hub.example.edu\nevil",  # urlsplit drops the newline: hub.example.eduevil
+        "https://hub.example.edu/my hub",
+    ],
 )
 def test_a_bad_hub_address_is_refused(hub):
     with pytest.raises(LinkError, match="--hub"):
@@ -109,3 +120,17 @@ def test_the_command_refuses_a_bad_hub_with_one_line():
     assert completed.stderr == (
         "error: --hub 'hub.example.edu': expected the hub's address, e.g. https://hub.example.edu\n"
     )
+
+
+def test_a_bad_repository_url_is_one_line():
+    with pytest.raises(LinkError, match="not a URL"):
+        nbgitpuller_link(HUB, "http://[x", "main", "a.ipynb")
+    completed = subprocess.run(
+        [sys.executable, "-m", "checks", "links", "--hub", "http://[bad"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert completed.stderr.startswith("error: --hub 'http://[bad': not a URL")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 import yaml
 
@@ -39,6 +39,22 @@ class ChapterLink:
     url: str
 
 
+def _split(url: str, what: str) -> SplitResult:
+    r"""``url`` split, or :class:`LinkError` if it is not one a link can carry.
+
+    :func:`~urllib.parse.urlsplit` drops tabs and newlines silently (``https://hub.edu\nevil``
+    would become ``hub.eduevil``) and raises a bare ``ValueError`` on a bad IPv6 host or port.
+    """
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise LinkError(f"{what}: a URL has no space or control character")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- read for its check: a port that is not 0-65535 raises
+    except ValueError as error:
+        raise LinkError(f"{what}: not a URL ({error})") from None
+    return parts
+
+
 def hub_base(hub: str) -> str:
     """The hub's base URL, checked: ``https://hub.example.edu`` (a trailing ``/hub/`` dropped).
 
@@ -55,9 +71,10 @@ def hub_base(hub: str) -> str:
     Raises
     ------
     LinkError
-        Not an http(s) URL with a host, or with a query, a fragment or credentials.
+        Not an http(s) URL with a host, or with a query, a fragment, credentials, a bad port,
+        a space or a control character.
     """
-    parts = urlsplit(hub.strip())
+    parts = _split(hub.strip(), f"--hub {hub!r}")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise LinkError(f"--hub {hub!r}: expected the hub's address, e.g. https://hub.example.edu")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -116,7 +133,7 @@ def nbgitpuller_link(
     """
     if interface not in INTERFACES:
         raise LinkError(f"interface must be one of {', '.join(INTERFACES)}")
-    if urlsplit(repository).scheme not in ("https", "http"):
+    if _split(repository, repr(repository)).scheme not in ("https", "http"):
         raise LinkError(f"{repository!r}: nbgitpuller pulls an https repository URL")
     if not branch.strip():
         raise LinkError("the branch is empty")
