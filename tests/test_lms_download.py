@@ -8,6 +8,7 @@ import csv
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -26,7 +27,7 @@ from checks.grading.lms import (
     submissions_root,
 )
 from checks.grading.roster import parse_roster
-from checks.grading.submissions import find_submissions
+from checks.grading.submissions import Submission, find_submissions
 
 STEMS = {1: "01_mnist_binary", 2: "02_performance_measures"}
 ROSTER = (
@@ -268,3 +269,15 @@ def test_the_command_line_refuses_a_hostile_zip_with_one_line_and_exit_2(tmp_pat
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
     assert "'../../outside.ipynb' leaves the folder" in completed.stderr
     assert not (tmp_path / "gb.csv").exists() and not (tmp_path.parent / "outside.ipynb").exists()
+
+
+def test_what_the_instructor_is_told_is_one_line_per_problem():
+    """A plain folder's name with a newline (not a zip's: those are refused) stays escaped."""
+    found = [
+        Submission(f"j\ndoe_{n}", Path(f"/d/j\ndoe_{n}.ipynb"), None, chapter=1) for n in (1, 2)
+    ]
+    found = [replace(s, path=Path("/d") / "j\ndoe" / s.path.name, folder=Path("/d/j\ndoe"))
+             for s in found]  # fmt: skip
+    lines = describe(match_submissions(found, None))
+    assert len(lines) == 2 and "2 notebooks of chapter 1 for j\\ndoe:" in lines[1]
+    assert all("\n" not in line for line in lines)

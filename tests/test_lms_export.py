@@ -424,3 +424,12 @@ def test_the_command_line_says_when_nothing_was_written(tmp_path):
     completed = run_export(str(graded_class(tmp_path, only)), "--format", "gradescope")
     assert completed.returncode == 0 and "Traceback" not in completed.stderr
     assert completed.stdout.startswith("gradescope: nothing written (0 grade(s)")
+
+
+def test_a_warning_is_one_line_whatever_the_names_hold(tmp_path):
+    """A roster name with a newline or a terminal escape (quoted in the CSV) is shown escaped."""
+    roster = ROSTER.replace("Bob Roe", '"Bob\nRoe\x1b[2J"')
+    export = export_gradebook(graded_class(tmp_path, roster=roster), "canvas")
+    (bob,) = [warning for warning in export.warnings if "(1002)" in warning]
+    assert bob.startswith("Chapter 1, Bob\\nRoe\\x1b[2J (1002): 2 notebooks of chapter 1")
+    assert all("\n" not in warning and "\x1b" not in warning for warning in export.warnings)

@@ -495,15 +495,22 @@ def _students(lines: list[Line]) -> list[tuple[Student, dict[str, Line]]]:
     return list(found.values())
 
 
+def _one_line(text: str) -> str:
+    """A warning kept on one line: a name's newline or escape sequence is shown escaped."""
+    return shown_path(text, 100_000)
+
+
 def _blank_reasons(lines: list[Line], left_out: str) -> list[str]:
     """One warning per blank grade of a student, and per submission no student matches."""
     warnings = []
     for line in lines:
         who = f"{line.student.name} ({line.student.id})" if line.student else line.key
         if line.student is None:
-            warnings.append(f"{line.assignment.name}: {'; '.join(line.notes)}: {left_out}")
+            warnings.append(
+                _one_line(f"{line.assignment.name}: {'; '.join(line.notes)}: {left_out}")
+            )
         elif line.points is None and line.rows:
-            warnings.append(f"{line.assignment.name}, {who}: {'; '.join(line.notes)}")
+            warnings.append(_one_line(f"{line.assignment.name}, {who}: {'; '.join(line.notes)}"))
     return warnings
 
 
@@ -538,7 +545,9 @@ def canvas_csv(
             continue  # nothing to upload (no submission, or blank): Canvas keeps what it has
         if not (student.id or student.sis_id or student.login):
             warnings.append(
-                f"{student.name}: no ID, SIS User ID or SIS Login ID: not in the Canvas file"
+                _one_line(
+                    f"{student.name}: no ID, SIS User ID or SIS Login ID: not in the Canvas file"
+                )
             )
             continue
         out.append(
@@ -584,7 +593,7 @@ def moodle_csv(
             continue
         if not (student.sis_id or student.email):
             warnings.append(
-                f"{student.name}: no ID number or email address: not in the Moodle file"
+                _one_line(f"{student.name}: no ID number or email address: not in the Moodle file")
             )
             continue
         out.append(

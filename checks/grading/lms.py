@@ -257,8 +257,8 @@ def _lms_label(matching: Matching) -> str:
 
 def _who(matched: Matched) -> str:
     if matched.student is not None:
-        return f"{matched.student.name} ({matched.student.id})"
-    return matched.handed.key
+        return shown_path(f"{matched.student.name} ({matched.student.id})")
+    return shown_path(matched.handed.key)
 
 
 def describe(matching: Matching) -> list[str]:
