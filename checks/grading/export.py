@@ -500,6 +500,23 @@ def _one_line(text: str) -> str:
     return shown_path(text, 100_000)
 
 
+def _scored(
+    lines: list[Line], assignments: list[Assignment], percent: bool
+) -> list[tuple[Student, list[float | None]]]:
+    """Each matched student's score per assignment (None: blank), when one is not blank.
+
+    A student without any score is left out: an LMS import keeps the grades it has.
+    """
+    scored = []
+    for student, by_name in _students(lines):
+        scores = [
+            by_name[a.name].score(percent) if a.name in by_name else None for a in assignments
+        ]
+        if any(score is not None for score in scores):
+            scored.append((student, scores))
+    return scored
+
+
 def _blank_reasons(lines: list[Line], left_out: str) -> list[str]:
     """One warning per blank grade of a student, and per submission no student matches."""
     warnings = []
@@ -537,12 +554,7 @@ def canvas_csv(
     header = [*CANVAS_COLUMNS, *(a.name for a in assignments)]
     possible = [100 if percent else a.possible for a in assignments]
     out: list[list[object]] = [[CANVAS_POINTS_ROW, "", "", "", "", *possible]]
-    for student, by_name in _students(lines):
-        scores = [
-            by_name[a.name].score(percent) if a.name in by_name else None for a in assignments
-        ]
-        if all(score is None for score in scores):
-            continue  # nothing to upload (no submission, or blank): Canvas keeps what it has
+    for student, scores in _scored(lines, assignments, percent):
         if not (student.id or student.sis_id or student.login):
             warnings.append(
                 _one_line(
@@ -585,12 +597,7 @@ def moodle_csv(
     warnings = _blank_reasons(lines, "not in the Moodle file")
     header = [*MOODLE_COLUMNS, *(a.name for a in assignments)]
     out: list[list[object]] = []
-    for student, by_name in _students(lines):
-        scores = [
-            by_name[a.name].score(percent) if a.name in by_name else None for a in assignments
-        ]
-        if all(score is None for score in scores):
-            continue
+    for student, scores in _scored(lines, assignments, percent):
         if not (student.sis_id or student.email):
             warnings.append(
                 _one_line(f"{student.name}: no ID number or email address: not in the Moodle file")
