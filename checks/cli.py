@@ -1,12 +1,14 @@
 """The command line, ``python -m checks COMMAND``: parsers that call the package's functions.
 
-Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report.
+Students: list, status, verify. Authors: release, keys, compat. Instructors: grade, report,
+export, links.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -204,15 +206,16 @@ def command_compat(arguments: argparse.Namespace) -> int:
 
 
 def command_grade(arguments: argparse.Namespace) -> int:
-    """Grade a folder of submissions; exit 0 when every submission has its row."""
+    """Grade a folder or LMS zip of submissions; exit 0 when every submission has its row."""
     from checks.authoring.solution_runs import SolutionFailed
     from checks.grading.parameters import VariantError, parse_assignments
-    from checks.grading.session import GradingInputError, grade_folder
+    from checks.grading.session import GradingInputError, grade_download
     from checks.running.limits import GIB, Limits
 
     try:
-        result = grade_folder(
+        download = grade_download(
             arguments.submissions,
+            roster=arguments.roster,
             out=arguments.out,
             feedback=arguments.feedback,
             variant=parse_assignments(arguments.variant),
@@ -235,6 +238,7 @@ def command_grade(arguments: argparse.Namespace) -> int:
     except SolutionFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SOLUTION_FAILED
+    result = download.grading
     counts = result.status_counts()
     print(
         f"Gradebook: {result.gradebook} ({len(result.grades)} rows: "
@@ -244,6 +248,8 @@ def command_grade(arguments: argparse.Namespace) -> int:
     folder = result.feedback[0].parent if result.feedback else "-"
     print(f"Feedback: {len(result.feedback)} page(s) in {folder}/")
     print(f"Isolation: {result.isolation}.")
+    if download.submissions is not None:
+        print(f"Submissions: {download.submissions} (who handed in what, matched to the roster)")
     print(f"Done in {result.seconds:.0f} s.")
     return 0
 
@@ -281,7 +287,17 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
         description="Execute every submitted notebook in its own contained kernel, judge the "
         "flags it really computes, and write a gradebook (CSV) and one feedback page per student.",
     )
-    grade.add_argument("submissions", help="folder of .ipynb files, or of one folder per student")
+    grade.add_argument(
+        "submissions",
+        help="a folder or a .zip as Canvas or Moodle downloads it, or a folder of .ipynb files "
+        "or of one folder per student",
+    )
+    grade.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="the class roster (id,name,email,section; or Canvas's gradebook export): each "
+        "submission is matched to a student, and the matches are written beside the gradebook",
+    )
     grade.add_argument("--out", default="gradebook.csv", help="the gradebook CSV to write")
     grade.add_argument(
         "--feedback", help="folder for the feedback pages (default: beside --out, NAME-feedback/)"
@@ -374,6 +390,131 @@ def _add_compat_parser(commands: argparse._SubParsersAction) -> None:
     compat.set_defaults(run=command_compat)
 
 
+def command_export(arguments: argparse.Namespace) -> int:
+    """Export a gradebook for Canvas, Moodle or Gradescope, or as a plain CSV."""
+    from checks.grading.export import ExportError, export_gradebook
+
+    try:
+        export = export_gradebook(
+            arguments.gradebook,
+            arguments.format,
+            out=arguments.out,
+            roster=arguments.roster,
+            percent=arguments.percent,
+            assignments=arguments.assignment,
+            visibility=arguments.visibility,
+        )
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in export.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    unit = "percent" if arguments.percent else "points"
+    shown = ", ".join(f"{a.name} ({a.possible} points)" for a in export.assignments)
+    graded = sum(line.points is not None for line in export.lines if line.student is not None)
+    if not export.paths:
+        where = "nothing written"
+    elif len(export.paths) == 1:
+        where = str(export.paths[0])
+    else:
+        where = f"{len(export.paths)} files in {os.path.commonpath(export.paths)}"
+    print(f"{arguments.format}: {where} ({graded} grade(s) in {unit}; {shown})")
+    return 0
+
+
+def command_links(arguments: argparse.Namespace) -> int:
+    """Print one nbgitpuller link per chapter, for a JupyterHub."""
+    from checks.authoring.links import LinkError, chapter_links, links_text
+
+    try:
+        links = chapter_links(
+            course_root(),
+            arguments.hub,
+            repository=arguments.repo,
+            branch=arguments.branch,
+            interface=arguments.interface,
+        )
+    except LinkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(links_text(links, markdown=arguments.markdown), end="")
+    return 0
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a gradebook for Canvas, Moodle or Gradescope, or as a plain CSV",
+        description="Write one grade per student per assignment (a chapter, or chapters grouped "
+        "with --assignment) in an LMS's import format. Students come from --roster, else from "
+        "the roster matched when grading (the gradebook's NAME-submissions.csv), else from the "
+        "LMS names. A grade that cannot be given without picking (two notebooks of one chapter, "
+        "a grader error) is left blank and named in a warning.",
+    )
+    export.add_argument("gradebook", help="the gradebook CSV written by `grade`")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("canvas", "moodle", "gradescope", "csv"),
+        help="canvas: gradebook import CSV; moodle: CSV grade import; gradescope: a "
+        "results.json per student; csv: a row per student and assignment, with notes",
+    )
+    export.add_argument("--roster", metavar="CSV", help="match the submissions to this roster")
+    unit = export.add_mutually_exclusive_group()
+    unit.add_argument(
+        "--points",
+        action="store_false",
+        dest="percent",
+        default=False,
+        help="grades in points (default)",
+    )
+    unit.add_argument(
+        "--percent", action="store_true", help="grades as percentages, each out of 100"
+    )
+    export.add_argument(
+        "--assignment",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=CHAPTERS",
+        help="one LMS assignment made of chapters, e.g. 'Homework 1=1,2' or, to update Canvas's "
+        "assignment 12345, 'Chapter 1 (12345)=1' (default: one per chapter, 'Chapter N')",
+    )
+    export.add_argument(
+        "--out",
+        help="the file to write (gradescope: a folder, or one .json) (default: beside the "
+        "gradebook, NAME-canvas.csv, NAME-moodle.csv, NAME-grades.csv, NAME-gradescope/)",
+    )
+    export.add_argument(
+        "--visibility",
+        choices=("visible", "hidden", "after_due_date", "after_published"),
+        default="visible",
+        help="gradescope: when students see the results (default: visible)",
+    )
+    export.set_defaults(run=command_export)
+
+
+def _add_links_parser(commands: argparse._SubParsersAction) -> None:
+    links = commands.add_parser(
+        "links",
+        help="print an nbgitpuller link per chapter, for a JupyterHub",
+        description="Print one nbgitpuller link per chapter: clicked, it logs the student in to "
+        "the hub, pulls the published student repository (repository.url in _config.yml) and "
+        "opens the chapter's notebook.",
+    )
+    links.add_argument("--hub", required=True, help="the hub's address, e.g. https://hub.uni.edu")
+    links.add_argument("--repo", help="the student repository (default: _config.yml's)")
+    links.add_argument("--branch", help="its branch (default: _config.yml's, else main)")
+    links.add_argument(
+        "--interface",
+        choices=("lab", "notebook"),
+        default="lab",
+        help="open in JupyterLab (default) or Jupyter Notebook",
+    )
+    links.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    links.set_defaults(run=command_links)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m checks``."""
     parser = argparse.ArgumentParser(prog="python -m checks", description=__doc__)
@@ -429,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("gradebook", help="the gradebook CSV written by `grade`")
     report.add_argument("--out", help="the HTML file (default: beside it, NAME-report.html)")
     report.set_defaults(run=command_report)
+    _add_export_parser(commands)
+    _add_links_parser(commands)
     return parser
 
 

@@ -20,6 +20,7 @@ SOLUTIONS, NOTEBOOKS, BOOK, BUILD = "solutions", "notebooks", "book", "_build"
 FLAG_TABLE = Path(BOOK) / "flag_table.md"
 VARIANT_TABLE = Path(BOOK) / "variant_table.md"
 COMPATIBILITY_TABLE = Path(BOOK) / "compatibility.md"
+LINK_TABLE = Path(BOOK) / "nbgitpuller_links.md"
 DRAW_PAGE = Path(BOOK) / "draw_a_digit.md"
 #: The parameter values the book's variant table shows, beside the solutions.
 VARIANT_SET = Path(SOLUTIONS) / "variants.toml"

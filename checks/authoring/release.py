@@ -39,10 +39,11 @@ import yaml
 from checks.authoring.compatibility.declared import course_pins
 from checks.authoring.install_cell import with_repository
 from checks.authoring.jupyter_metadata import notebook_metadata, same_but_python_version
+from checks.authoring.links import link_table
 from checks.authoring.variant_set import variant_table
 from checks.catalogue import load_catalogue
 from checks.files import atomic_write_text
-from checks.layout import FLAG_TABLE, NOTEBOOKS, SOLUTIONS, VARIANT_SET, VARIANT_TABLE
+from checks.layout import FLAG_TABLE, LINK_TABLE, NOTEBOOKS, SOLUTIONS, VARIANT_SET, VARIANT_TABLE
 from checks.mistakes import MISTAKES_TAG
 
 BEGIN, END, LINE_MARK = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
@@ -244,6 +245,7 @@ def plan_release(root: Path) -> ReleasePlan:
         student = student_version(solution, solution_path.name)
         to_write[notebooks / solution_path.name] = serialise(student)
     to_write[root / FLAG_TABLE] = flag_table()
+    to_write[root / LINK_TABLE] = link_table(root)
     if (root / VARIANT_SET).is_file():
         to_write[root / VARIANT_TABLE] = variant_table(root)
     stale = [path for path in sorted(notebooks.glob("*.ipynb")) if path not in to_write]

@@ -19,13 +19,25 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from checks.grading.cluster import connect, grade_on_cluster
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
 from checks.grading.gradebook import write_gradebook
 from checks.grading.judging import Grade
+from checks.grading.lms import (
+    Matching,
+    is_lms_download,
+    match_submissions,
+    opened_download,
+    submissions_file,
+    write_submissions_file,
+)
+from checks.grading.lms import describe as describe_matching
 from checks.grading.parameters import VariantError
+from checks.grading.roster import RosterError, read_roster
+from checks.grading.safe_zip import ZipLimits
 from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
 from checks.grading.step import Bench, course_keys, grade_submission, trusted_machine
@@ -170,6 +182,7 @@ def grade_folder(
     report: Callable[[str], None] = print,
     progress_bar: bool = True,
     report_html: str | os.PathLike[str] | None = None,
+    relabel: Callable[[list[Submission]], list[Submission]] | None = None,
 ) -> GradingResult:
     """Run every submitted notebook afresh and contained, and write a gradebook and feedback.
 
@@ -226,6 +239,9 @@ def grade_folder(
     report_html : str or path-like, default=None
         Also write the class report there: one self-contained HTML page with plots
         (:mod:`checks.grading.report`).
+    relabel : callable, default=None
+        Given the submissions found, returns them as they are to be graded: an LMS download's
+        names and roster matches (:func:`checks.grading.lms.grade_download` passes one).
 
     Returns
     -------
@@ -269,6 +285,8 @@ def grade_folder(
     try:
         stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
+        if relabel is not None:
+            found = relabel(found)
         variants = {}
         if variant:
             variants = prepare_variants(
@@ -299,3 +317,89 @@ def grade_folder(
         report(f"Class report: {write_report(out, Path(report_html))}")
     _trusted_end(report)
     return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What :func:`grade_download` wrote: the grading's result, and the submissions file."""
+
+    grading: GradingResult
+    submissions: Path | None
+    matching: Matching | None
+
+
+def grade_download(
+    download: str | os.PathLike[str],
+    *,
+    roster: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] = "gradebook.csv",
+    report: Callable[[str], None] = print,
+    zip_limits: ZipLimits | None = None,
+    **options: Any,
+) -> DownloadResult:
+    """Grade a class as its LMS downloads it (a folder or a zip), matched to a roster.
+
+    A plain folder without a roster is graded exactly as :func:`grade_folder` grades it (and a
+    submissions file an earlier grading left beside ``out`` is removed). A zip,
+    a Canvas or Moodle layout, or a roster also writes the submissions file beside the gradebook
+    (:func:`~checks.grading.lms.submissions_file`): each submission's LMS name, user id,
+    lateness and roster student (or why none), and each roster student who handed in nothing.
+
+    Parameters
+    ----------
+    download : str or path-like
+        A folder, or a ``.zip`` whose every member is checked before anything is extracted
+        (:func:`~checks.grading.safe_zip.extract_zip`).
+    roster : str or path-like, default=None
+        The class roster CSV (:func:`~checks.grading.roster.read_roster`).
+    out : str or path-like, default="gradebook.csv"
+        The gradebook to write.
+    report : callable, default=print
+        Receives each progress message.
+    zip_limits : ZipLimits, default=None
+        Caps on a zip's members and bytes.
+    **options
+        Any other keyword argument of :func:`grade_folder`.
+
+    Returns
+    -------
+    DownloadResult
+        The grading's result, the submissions file (None for a plain folder without a roster)
+        and the matching.
+
+    Raises
+    ------
+    GradingInputError
+        The download is neither a folder nor a zip, the zip is refused (one line naming the
+        member), the roster cannot be read, or :func:`grade_folder` cannot start.
+
+    Examples
+    --------
+    >>> grade_download("submissions.zip", roster="roster.csv", jobs=2)  # doctest: +SKIP
+    """
+    try:
+        class_roster = read_roster(roster) if roster is not None else None
+    except RosterError as error:
+        raise GradingInputError(str(error)) from None
+    out = Path(out)
+    is_zip = not Path(download).is_dir()
+    with opened_download(download, zip_limits) as folder:
+        if not (is_zip or is_lms_download(folder) or class_roster):
+            # The gradebook is rewritten: a submissions file of an earlier grading would pair
+            # it with matches it no longer has.
+            submissions_file(out).unlink(missing_ok=True)
+            return DownloadResult(
+                grade_folder(folder, out=out, report=report, **options), None, None
+            )
+        written: list[Matching] = []
+
+        def relabel(found: list[Submission]) -> list[Submission]:
+            matching = match_submissions(found, class_roster)
+            write_submissions_file(submissions_file(out), matching)
+            for line in describe_matching(matching):
+                report(line)
+            written.append(matching)
+            return [m.submission for m in matching.submissions]
+
+        result = grade_folder(folder, out=out, report=report, relabel=relabel, **options)
+    return DownloadResult(result, submissions_file(out), written[0] if written else None)
