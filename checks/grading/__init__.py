@@ -1,7 +1,12 @@
 """What an instructor grades with: :func:`grade_folder` and its parts.
 
-- :mod:`~checks.grading.session`: :func:`grade_folder`, the entry point the CLI calls: one
-  grading session, from the submissions folder to the gradebook;
+- :mod:`~checks.grading.session`: :func:`grade_folder`, one grading session from the
+  submissions folder to the gradebook, and ``grade_download``, the entry point the CLI calls: a
+  folder or zip as an LMS downloads it, matched to a roster, then graded by ``grade_folder``;
+- :mod:`~checks.grading.safe_zip`, :mod:`~checks.grading.roster` and :mod:`~checks.grading.lms`:
+  a download's zip checked before it is extracted, the class roster, Canvas's and Moodle's
+  layouts and the submissions file; :mod:`~checks.grading.export`: grades out to Canvas,
+  Moodle, Gradescope and CSV;
 - :mod:`~checks.grading.settings`: the session's one :class:`Settings`, sent to every worker;
 - :mod:`~checks.grading.step`: grading one submission, the step the session's threads and the
   Dask workers (:mod:`~checks.grading.cluster`) both run, on a machine's ``Bench``;
