@@ -315,6 +315,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # grades real notebooks: each run executes one
 def test_grade_folder_judges_score_flags_in_its_own_process(tmp_path, truth, mnist_dir):
     """Tiny notebooks of the score flag's chapter: only the one above the threshold earns it."""
     # Changing n labels to '0' costs n minus those already '0': count them, to stay on each side.

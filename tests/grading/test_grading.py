@@ -187,6 +187,7 @@ def test_feedback_never_contains_an_answer(graded, answers):
     assert "oops" in pages[f"carl_{CHAPTER}.md"]  # the first error, with its message
 
 
+@pytest.mark.slow  # grades real notebooks: each run executes one
 def test_the_command_line_grades_a_folder(tmp_path):
     """The one end-to-end run of ``python -m checks grade``: a blank notebook and a broken file."""
     shutil.copy(STUDENT, tmp_path / f"bob_{CHAPTER}.ipynb")

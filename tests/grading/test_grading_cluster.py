@@ -67,6 +67,7 @@ def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> l
     return killed
 
 
+@pytest.mark.slow  # grades real notebooks: each run executes one
 def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
     local = tmp_path / "local" / "gradebook.csv"
     common = {"variant": VARIANT, "variant_only": True, "cache_dir": tmp_path / "cache"}

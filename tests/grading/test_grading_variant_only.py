@@ -125,6 +125,7 @@ def test_a_submission_travels_to_a_worker_as_bytes_without_links(tmp_path):
         unpack(Packed(submission, {"../escape.txt": b""}), tmp_path / "again")
 
 
+@pytest.mark.slow  # grades real notebooks: each run executes one
 def test_real_submissions_under_variant_only(tmp_path, mnist_dir):
     """The correct notebook earns every flag from one run under the variant; a blank one none."""
     submissions = tmp_path / "submissions"
