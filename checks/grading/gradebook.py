@@ -55,11 +55,21 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
     return rows
 
 
-def write_gradebook(path: Path, grades: list[Grade]) -> None:
-    """Write the gradebook CSV atomically (readers see the old file or the new one)."""
+def write_rows(path: Path, columns: list[str], rows: list[dict[str, object]]) -> None:
+    """Write a CSV of ``rows`` under ``columns`` atomically: readers see the old file or the new.
+
+    Text is always quoted, so a line break in a name cannot split a row.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    columns : list of str
+        The header; a row's missing column is written empty.
+    rows : list of dict
+        The rows, by column.
+    """
     buffer = io.StringIO()
-    columns = [*FIXED_COLUMNS, *flags(), *(MISTAKE_PREFIX + f for f in flags()), *TRAILING_COLUMNS]
-    # Text is always quoted, so a line break in a name cannot split a row.
     writer = csv.DictWriter(
         buffer,
         fieldnames=columns,
@@ -68,5 +78,11 @@ def write_gradebook(path: Path, grades: list[Grade]) -> None:
         quoting=csv.QUOTE_NONNUMERIC,
     )
     writer.writeheader()
-    writer.writerows(gradebook_rows(grades))
+    writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
+
+
+def write_gradebook(path: Path, grades: list[Grade]) -> None:
+    """Write the gradebook CSV atomically (readers see the old file or the new one)."""
+    columns = [*FIXED_COLUMNS, *flags(), *(MISTAKE_PREFIX + f for f in flags()), *TRAILING_COLUMNS]
+    write_rows(path, columns, gradebook_rows(grades))

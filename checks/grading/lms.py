@@ -36,8 +36,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from checks.files import atomic_write_text, read_regular_file, shown_path
-from checks.grading.gradebook import neutralised
+from checks.files import read_regular_file, shown_path
+from checks.grading.gradebook import neutralised, write_rows
 from checks.grading.roster import Roster, Student, find_student
 from checks.grading.safe_zip import ZipLimits, ZipRefused, extract_zip
 from checks.grading.settings import GradingInputError
@@ -406,17 +406,7 @@ def write_submissions_file(path: Path, matching: Matching) -> None:
     matching : Matching
         The download's submissions, matched.
     """
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer,
-        fieldnames=SUBMISSIONS_COLUMNS,
-        restval="",
-        lineterminator="\n",
-        quoting=csv.QUOTE_NONNUMERIC,
-    )
-    writer.writeheader()
-    writer.writerows(submissions_rows(matching))
-    atomic_write_text(path, buffer.getvalue())
+    write_rows(path, list(SUBMISSIONS_COLUMNS), submissions_rows(matching))
 
 
 def read_submissions_file(path: Path) -> list[dict[str, str]]:
