@@ -11,11 +11,12 @@ what it is judged against here (:func:`standard`, :func:`variant_standard`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
+from checks.authoring.solution_runs import solution_seconds
 from checks.catalogue import Flag, chapter_flags
 from checks.grading.contained_run import Run, run_submission
 from checks.grading.judging import FlagGrade, Grade, judge_flag
@@ -27,7 +28,16 @@ from checks.grading.variant_keys import VariantKeys
 from checks.judge import Standard
 from checks.running.isolation import Isolation
 from checks.running.isolation import choose as choose_isolation
+from checks.running.limits import Limits
 from checks.scoring import loader
+
+TIMEOUT_FACTOR = 5
+"""A run may take this many times its chapter's solution (runs share the cores, and a student's
+notebook may be slower than the solution)."""
+MIN_TIMEOUT = 300
+"""Seconds a run may always take, however fast its solution."""
+FALLBACK_TIMEOUT = 1800
+"""Seconds a run may take when its solution's run time was never measured."""
 
 
 @dataclass(frozen=True)
@@ -109,8 +119,34 @@ def unrunnable(submission: Submission) -> Grade | None:
         Its row, with the reason as its status; None when it can run.
     """
     if submission.problem is not None or submission.chapter is None:
-        return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
+        status = submission.problem or RunStatus.NOT_A_NOTEBOOK
+        return Grade(submission, status, detail=submission.detail)
     return None
+
+
+def run_timeout(chapter: int | None, limits: Limits) -> int:
+    """The time limit of one run of a chapter's notebook, in seconds.
+
+    Parameters
+    ----------
+    chapter : int or None
+        The notebook's chapter.
+    limits : Limits
+        The grader's limits: their ``timeout``, when set, wins.
+
+    Returns
+    -------
+    int
+        ``limits.timeout``; else :data:`TIMEOUT_FACTOR` times the chapter's solution's measured
+        run time (:func:`~checks.authoring.solution_runs.solution_seconds`), at least
+        :data:`MIN_TIMEOUT`; else :data:`FALLBACK_TIMEOUT`.
+    """
+    if limits.timeout is not None:
+        return limits.timeout
+    measured = solution_seconds().get(chapter) if chapter is not None else None
+    if measured is None:
+        return FALLBACK_TIMEOUT
+    return max(MIN_TIMEOUT, round(TIMEOUT_FACTOR * measured))
 
 
 def score_bar(flag: Flag, solution_score: float | None = None) -> float:
@@ -206,14 +242,14 @@ def grade_submission(submission: Submission, settings: Settings, bench: Bench) -
     if not_run is not None:
         return not_run
     assert submission.chapter is not None
+    limits = replace(settings.limits, timeout=run_timeout(submission.chapter, settings.limits))
+    settings = replace(settings, limits=limits)
     variant = settings.variants.get(submission.chapter)
     if settings.variant_only and variant is not None:
         return _grade_under_variant_only(submission, settings, bench, variant)
-    run = run_submission(submission, bench.mnist_dir, settings.limits, None, bench.isolation)
+    run = run_submission(submission, bench.mnist_dir, limits, None, bench.isolation)
     variant_run = (
-        run_submission(
-            submission, bench.mnist_dir, settings.limits, variant.parameters, bench.isolation
-        )
+        run_submission(submission, bench.mnist_dir, limits, variant.parameters, bench.isolation)
         if variant
         else None
     )
