@@ -10,9 +10,6 @@ grader's, a per-cell and a per-notebook time limit and a memory limit
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +20,14 @@ import nbformat
 from checks.files import read_regular_file
 from checks.grading.parameters import tag_parameters_cell
 from checks.grading.status import CellError, RunStatus
-from checks.grading.submissions import MAX_NOTEBOOK_BYTES, Submission
+from checks.grading.submissions import FOLDER_LIMITS, MAX_NOTEBOOK_BYTES, Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
+from checks.running.confinement import confined_space, hand_over
 from checks.running.execute import Execution, run_notebook
 from checks.running.isolation import Isolation
 from checks.running.limits import MARKER_VARIABLE, Limits, kill_marked, new_marker
+from checks.running.tree import copy_file, copy_tree, refusal
 
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
 
@@ -64,32 +63,28 @@ def kernel_environment(workdir: Path, notebook_name: str, marker: str, threads: 
     }
 
 
-def _links_and_special_files(folder: str, names: list[str]) -> list[str]:
-    """The entries of ``folder`` a copy leaves out: links, pipes, sockets, devices.
-
-    A link could point at anything of the grader's.
-    """
-    left_out = []
-    for name in names:
-        mode = os.lstat(os.path.join(folder, name)).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            left_out.append(name)
-    return left_out
+class TooBig(ValueError):
+    """A student folder is too deep or too big to copy for a run (the message says which)."""
 
 
 def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> Path:
     """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
 
-    A student folder is copied without its links and special files.
+    A student folder is measured first (:data:`~checks.grading.submissions.FOLDER_LIMITS`) and
+    refused with :class:`TooBig` past it; it is copied without its links and special files, a
+    sparse file with its holes kept.
     """
     assert submission.path is not None
     target = workdir / "submission"
     if submission.folder is not None:
-        shutil.copytree(submission.folder, target, ignore=_links_and_special_files)
+        too_big = refusal(submission.folder, FOLDER_LIMITS)
+        if too_big is not None:
+            raise TooBig(too_big)
+        copy_tree(submission.folder, target)
     else:
         target.mkdir()
-        shutil.copy2(submission.path, target / submission.path.name)
-    shutil.copytree(mnist_dir, workdir / "mnist")
+        copy_file(submission.path, target / submission.path.name)
+    copy_tree(mnist_dir, workdir / "mnist")
     return target / submission.name
 
 
@@ -174,12 +169,18 @@ def run_submission(
     """
     started = time.perf_counter()
     marker = new_marker()
-    with tempfile.TemporaryDirectory(prefix="checks-grade-", ignore_cleanup_errors=True) as scratch:
-        workdir = Path(scratch)
-        notebook = copy_submission(submission, workdir, mnist_dir)
+    contained = isolation is not None and isolation.isolated
+    with confined_space(limits, isolated=contained) as space:
+        workdir = space.folder
+        try:
+            notebook = copy_submission(submission, workdir, mnist_dir)
+        except TooBig as error:
+            refused = CellError(0, "TooBig", str(error), "")
+            return Run(RunStatus.REFUSED_SIZE, refused, {}, time.perf_counter() - started)
         if parameters:
             tag_parameters_cell(notebook, set(parameters))
         env = kernel_environment(workdir, notebook.name, marker, limits.threads)
+        hand_over(workdir, space.outside.uid)
         try:
             execution = run_notebook(
                 notebook,
@@ -189,9 +190,10 @@ def run_submission(
                 inherit_env=False,
                 cell_timeout=limits.cell_timeout,
                 timeout=limits.timeout,
-                memory_limit=limits.memory,
                 isolation=isolation,
                 workdir=workdir,
+                limits=limits,
+                space=space,
             )
         finally:
             kill_marked(marker)

@@ -10,6 +10,7 @@ writes the feedback pages and, if asked, the class report.
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import tempfile
@@ -17,14 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from checks.grading.cluster import connect, grade_on_cluster
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
-from checks.grading.gradebook import write_gradebook
+from checks.grading.gradebook import write_gradebook, write_run_record
 from checks.grading.judging import Grade
 from checks.grading.lms import (
     Matching,
@@ -52,6 +53,7 @@ from checks.layout import (
     variants_cache,
 )
 from checks.mnist import MnistError
+from checks.running.confinement import group_kind, notices
 from checks.running.isolation import NONE_WARNING, Isolation, IsolationUnavailable
 from checks.running.limits import Limits
 
@@ -65,6 +67,7 @@ class GradingResult:
     feedback: list[Path]
     seconds: float
     isolation: str  # "bubblewrap", "unshare" or "none"
+    notices: list[str] = field(default_factory=list)  # the limits this machine cannot enforce
 
     def status_counts(self) -> Counter[str]:
         """How many rows ended each way (every ``error in cell N`` counted as ``error``)."""
@@ -278,10 +281,19 @@ def grade_folder(
     verified, contained = _trusted_start(isolation, report)
     keys, mistakes = course_keys()
     root = course_root()
-    limits = limits or Limits()
-    limits = Limits(
-        limits.cell_timeout, limits.timeout, limits.memory, max(1, (os.cpu_count() or 1) // jobs)
-    )
+    limits = replace(limits or Limits(), threads=max(1, (os.cpu_count() or 1) // jobs))
+    unenforced = notices(limits, isolated=contained.isolated)
+    for line in unenforced:
+        report(line)
+    record: dict[str, object] = {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "verified": verified,
+        "isolation": contained.describe(),
+        "control groups": group_kind() or "none",
+        "limits": asdict(limits),
+        "not enforced": unenforced,
+    }
+    write_run_record(out, record)
     try:
         stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
@@ -308,15 +320,26 @@ def grade_folder(
         bench = Bench(verified, contained, keys, mistakes, mnist_dir)
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
         grades = _grade_into(out, found, settings, bench, progress_bar)
+    write_gradebook(out, grades)  # even with no row graded, the gradebook is written
     pages = write_feedback(
         Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades
     )
     if report_html is not None:
         from checks.grading.report import write_report
 
-        report(f"Class report: {write_report(out, Path(report_html))}")
+        try:
+            report(f"Class report: {write_report(out, Path(report_html))}")
+        except Exception as error:  # the gradebook stands; the report is a view of it
+            report(f"WARNING: the class report could not be written ({error})")
     _trusted_end(report)
-    return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)
+    seconds = time.perf_counter() - started
+    record.update(
+        submissions=len(found),
+        statuses=dict(Counter(grade.status.value for grade in grades)),
+        seconds=round(seconds, 1),
+    )
+    write_run_record(out, record)
+    return GradingResult(grades, out, pages, seconds, contained.mode, unenforced)
 
 
 @dataclass(frozen=True)
