@@ -13,8 +13,10 @@ which depends on the machine. :func:`confined_space` gives each run what this on
 - **a disk of its own**: as root, its work folder is a tmpfs of :attr:`Limits.disk` bytes
   (counted in its memory group too), removed whole afterwards; otherwise a folder on the
   temporary disk, each file capped by ``RLIMIT_FSIZE`` only;
-- **an unprivileged uid** (:data:`~checks.running.limits.NOBODY`) when the grader is root and
-  the run is isolated: ``RLIMIT_NPROC`` does not hold for root.
+- **an unprivileged uid** (:data:`~checks.running.limits.NOBODY`) when the grader is root, the
+  run is isolated and there is no pids control group: ``RLIMIT_NPROC`` does not hold for root
+  (:func:`sandbox_uid`). A grader that is not root runs its sandboxes as itself, where
+  ``RLIMIT_NPROC``, set inside the run's own user namespace, counts that run only.
 
 :func:`notices` says, one line each, which limit this machine cannot enforce: ``grade`` prints
 them at the start and writes them into the gradebook's run record.
@@ -182,9 +184,28 @@ def _unmount(folder: Path) -> None:
     subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30, check=False)
 
 
+def _open_to_others(path: Path) -> bool:
+    """Whether any user may reach and read ``path`` (each folder above it searchable)."""
+    path = path.resolve()
+    try:
+        if path.stat().st_mode & 0o005 != 0o005:
+            return False
+        return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+    except OSError:
+        return False
+
+
 def sandbox_uid(isolated: bool) -> int | None:
-    """The uid an isolated run gets: :data:`~checks.running.limits.NOBODY` if the grader is root."""
-    return NOBODY if isolated and _is_root() else None
+    """The uid an isolated run gets: :data:`~checks.running.limits.NOBODY`, or None (the grader's).
+
+    Only when the grader is root, has no control groups to count the run's processes in, and
+    the Python installation and the package are open to any user (else the run could not start
+    as another uid): then ``RLIMIT_NPROC``, which root ignores, counts the run's processes.
+    """
+    if not (isolated and _is_root()) or group_kind():
+        return None
+    needed = {Path(sys.base_prefix), Path(sys.prefix), Path(__file__).parent.parent}
+    return NOBODY if all(_open_to_others(path) for path in needed) else None
 
 
 @contextlib.contextmanager
@@ -237,13 +258,17 @@ def notices(limits: Limits, *, isolated: bool) -> list[str]:
     lines = []
     kind = group_kind()
     root = _is_root()
-    if limits.processes and not isolated:
+    if limits.processes and not isolated and not kind:
         lines.append(
-            "limit not enforced: processes per run (needs namespaces: without them "
-            "RLIMIT_NPROC would count all of the grader's processes)"
+            "limit not enforced: processes per run (needs namespaces or a pids cgroup: without "
+            "them RLIMIT_NPROC would count all of the grader's processes)"
         )
-    elif limits.processes and not kind and root:
-        lines.append("limit note: processes per run by RLIMIT_NPROC only (no pids cgroup here)")
+    elif limits.processes and not kind and root and sandbox_uid(isolated) is None:
+        lines.append(
+            "limit not enforced: processes per run (the grader is root, which RLIMIT_NPROC "
+            "ignores, there is no pids cgroup, and Python is not readable by an unprivileged "
+            "uid to run as)"
+        )
     if limits.run_memory and not kind:
         per_process = f"{limits.memory / 1024**3:g} GiB per process" if limits.memory else "none"
         lines.append(
