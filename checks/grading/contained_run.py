@@ -72,7 +72,8 @@ def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> P
 
     A student folder is measured first (:data:`~checks.grading.submissions.FOLDER_LIMITS`) and
     refused with :class:`TooBig` past it; it is copied without its links and special files, a
-    sparse file with its holes kept.
+    sparse file with its holes kept. A notebook whose name is not UTF-8 runs under a name that
+    is (``ma\\xefs.ipynb`` → ``ma_xefs.ipynb``), at the top of the copy.
     """
     assert submission.path is not None
     target = workdir / "submission"
@@ -85,7 +86,22 @@ def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> P
         target.mkdir()
         copy_file(submission.path, target / submission.path.name)
     copy_tree(mnist_dir, workdir / "mnist")
-    return target / submission.name
+    notebook = target / submission.name
+    if not _is_utf8(str(notebook)):  # papermill writes its path into the notebook, as UTF-8
+        safe = target / os.fsencode(notebook.name).decode("utf-8", "backslashreplace").replace(
+            "\\", "_"
+        )
+        os.replace(notebook, safe)
+        notebook = safe
+    return notebook
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8, kept by Python as surrogates
+        return False
+    return True
 
 
 def _code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:

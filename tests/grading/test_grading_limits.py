@@ -14,6 +14,7 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +39,13 @@ from checks.running.tree import TreeLimits, copy_tree, measure, refusal, remove_
 CHAPTER = "01_mnist_binary"
 STEMS = {1: CHAPTER}
 FORGED = "| 1.1 | 10 / 10 | captured |\n**Status: ok.** <script>alert('x')</script>"
+
+
+@pytest.fixture(autouse=True)
+def deep_trees_removed(tmp_path: Path):
+    """Remove this test's folder at any depth: pytest's own clean-up recurses, and would fail."""
+    yield
+    remove_tree(tmp_path)
 
 
 def make_deep(top: Path, depth: int, name: str = "d") -> None:
@@ -298,7 +306,7 @@ HOSTILE = f"raise Exception({FORGED!r})"
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """Grade every attack beside an honest notebook, --jobs 2, in namespaces, small limits."""
     if probe() is None:
         pytest.fail("namespaces are needed to grade hostile work: apt-get install bubblewrap")
@@ -341,7 +349,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(scratch))
         graded = grade(folder, work, isolation="namespaces", limits=limits)
-    return {
+    yield {
         "graded": graded,
         "work": work,
         "scratch_left": sorted(os.listdir(scratch)),
@@ -350,6 +358,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "students": {"alice", "flood", "disk", "fork", "memory", "cpu", "deepdir", "deep"}
         | {"sparse", "caf\\xe9", "<img src=x onerror=alert(1)>"},
     }
+    remove_tree(folder)
 
 
 @pytest.mark.slow
