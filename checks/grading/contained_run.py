@@ -68,12 +68,12 @@ class TooBig(ValueError):
 
 
 def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> Path:
-    """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
+    r"""Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
 
     A student folder is measured first (:data:`~checks.grading.submissions.FOLDER_LIMITS`) and
     refused with :class:`TooBig` past it; it is copied without its links and special files, a
     sparse file with its holes kept. A notebook whose name is not UTF-8 runs under a name that
-    is (``ma\\xefs.ipynb`` → ``ma_xefs.ipynb``), at the top of the copy.
+    is (``ma\xefs.ipynb`` → ``ma_xefs.ipynb``), at the top of the copy.
     """
     assert submission.path is not None
     target = workdir / "submission"
