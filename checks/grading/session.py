@@ -224,8 +224,11 @@ def grade_folder(
         then graded by one of its workers, which must have the course installed at the same
         commit (:mod:`checks.grading.cluster`); ``jobs`` is then ignored.
     limits : Limits, default=None
-        Seconds per cell and per run, and bytes of memory per process; by default 300 s, 1800 s
-        and 4 GiB. Its ``threads`` field is set from ``jobs``.
+        What each run may use (:class:`~checks.running.limits.Limits`): by default 300 s a
+        cell, 5 times the chapter's solution a run (:func:`~checks.grading.step.run_timeout`),
+        4 GiB a process, 6 GiB and 256 processes a run, 2 GiB of disk. Its ``threads`` field is
+        set from ``jobs``. The limits this machine cannot enforce are reported at the start
+        and written into the run record beside the gradebook.
     solutions : str or path-like, default=None
         The solution notebooks, run under the variant; by default the course's ``solutions/``.
     cache_dir : str or path-like, default=None
