@@ -25,6 +25,7 @@ them at the start and writes them into the gradebook's run record.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -180,6 +181,22 @@ def _mount_disk(folder: Path, size: int, owner: int | None) -> bool:
     return done.returncode == 0
 
 
+@functools.cache
+def can_mount_disks() -> bool:
+    """Whether a run here gets a tmpfs of its own as its folder (root, allowed to mount)."""
+    if not _is_root():
+        return False
+    folder = Path(tempfile.mkdtemp(prefix="checks-mount-probe-"))
+    try:
+        mounted = _mount_disk(folder, 1 << 20, None)
+        if mounted:
+            _unmount(folder)
+        return mounted
+    finally:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def _unmount(folder: Path) -> None:
     subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30, check=False)
 
@@ -220,7 +237,7 @@ def confined_space(
     """
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     uid = sandbox_uid(isolated)
-    mounted = bool(limits.disk) and _mount_disk(folder, limits.disk or 0, uid)
+    mounted = bool(limits.disk) and can_mount_disks() and _mount_disk(folder, limits.disk or 0, uid)
     if uid is not None and not mounted:
         os.chown(folder, uid, uid)
     groups = _make_groups(folder.name, limits)
@@ -275,9 +292,10 @@ def notices(limits: Limits, *, isolated: bool) -> list[str]:
             "limit not enforced: memory of a run as a whole (no memory cgroup the grader may "
             f"create: run as root with cgroup v1, or delegate cgroup v2); only {per_process}"
         )
-    if limits.disk and not root:
+    if limits.disk and not can_mount_disks():
         lines.append(
-            "limit not enforced: disk of a run as a whole (a tmpfs per run needs root); each "
+            "limit not enforced: disk of a run as a whole (a tmpfs per run needs root, allowed "
+            "to mount); each "
             f"file is capped at {(limits.file_size or 0) // 1024**2} MiB"
         )
     if not kind:
