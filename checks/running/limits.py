@@ -109,9 +109,10 @@ def inside_limits(limits: Limits, timeout: float | None) -> ProcessLimits:
     """What every process of a run is held to, set inside its namespaces (or, without, here).
 
     ``RLIMIT_NPROC`` set inside a user namespace of its own counts that run's processes and
-    threads only (for an unprivileged uid). ``RLIMIT_CPU`` defaults to the run's ``timeout``.
+    threads only (for an unprivileged uid). ``RLIMIT_CPU`` defaults to the run's ``timeout``
+    times its threads (a process's threads share its CPU seconds).
     """
-    cpu = limits.cpu_seconds or (int(timeout) + 1 if timeout else None)
+    cpu = limits.cpu_seconds or (int(timeout) * max(1, limits.threads) + 1 if timeout else None)
     return ProcessLimits(
         address_space=limits.memory,
         processes=limits.processes,
