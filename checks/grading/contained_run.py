@@ -23,7 +23,7 @@ from checks.grading.status import CellError, RunStatus
 from checks.grading.submissions import FOLDER_LIMITS, MAX_NOTEBOOK_BYTES, Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
-from checks.running.confinement import confined_space, hand_over
+from checks.running.confinement import confined_space, hand_over, out_of_memory
 from checks.running.execute import Execution, run_notebook
 from checks.running.isolation import Isolation
 from checks.running.limits import MARKER_VARIABLE, Limits, kill_marked, new_marker
@@ -214,6 +214,8 @@ def run_submission(
         finally:
             kill_marked(marker)
         status, error = first_error(execution)
+        if status is RunStatus.ERROR and out_of_memory(space):  # killed in its memory group
+            status = RunStatus.MEMORY
         answers = answers_by_flag(workdir / RECORD_FILE)
     return Run(status, error, answers, time.perf_counter() - started)
 

@@ -145,6 +145,20 @@ def _make_groups(name: str, limits: Limits) -> list[Path]:
         return []
 
 
+def out_of_memory(space: RunSpace) -> bool:
+    """Whether the kernel's OOM killer killed a process of the run (in its memory group)."""
+    for folder in space.groups:
+        for name, key in (("memory.oom_control", "oom_kill"), ("memory.events", "oom_kill")):
+            try:
+                lines = (folder / name).read_text().splitlines()
+            except OSError:
+                continue
+            counts = dict(line.split(None, 1) for line in lines if " " in line)
+            if int(counts.get(key, "0")) > 0:
+                return True
+    return False
+
+
 def _remove_groups(groups: list[Path] | tuple[Path, ...]) -> None:
     """Kill what is left in the run's groups, then remove them."""
     for folder in reversed(groups):

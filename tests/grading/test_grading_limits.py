@@ -229,6 +229,15 @@ def test_without_namespaces_the_unenforced_limits_are_said() -> None:
     assert all(line.startswith("limit not enforced") for line in lines)
 
 
+def test_a_kill_by_the_runs_memory_group_is_seen(tmp_path: Path) -> None:
+    from checks.running.confinement import RunSpace, out_of_memory
+
+    (tmp_path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    assert not out_of_memory(RunSpace(tmp_path, groups=(tmp_path,)))
+    (tmp_path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert out_of_memory(RunSpace(tmp_path, groups=(tmp_path,)))
+
+
 def test_process_limits_hold_for_the_command(tmp_path: Path) -> None:
     import subprocess
     import sys
