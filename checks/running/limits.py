@@ -163,11 +163,9 @@ def _say(what: str, error: BaseException) -> None:
     print(f"checks.running.limits: {what} not enforced here ({error})", file=sys.stderr)
 
 
-def _set_resource_limits(spec: dict) -> None:
-    try:
-        import resource
-    except ImportError as error:  # Windows
-        _say("resource limits", error)
+def _set_resource_limits(spec: dict, resource: object) -> None:
+    if resource is None:  # Windows
+        _say("resource limits", ImportError("no resource module"))
         return
     for key, name in (
         ("address_space", "RLIMIT_AS"),
@@ -179,7 +177,7 @@ def _set_resource_limits(spec: dict) -> None:
         if value is None:
             continue
         try:
-            resource.setrlimit(getattr(resource, name), (value, value))
+            resource.setrlimit(getattr(resource, name), (value, value))  # type: ignore[attr-defined]
         except (AttributeError, ValueError, OSError) as error:  # macOS refusing RLIMIT_AS...
             _say(name, error)
 
@@ -188,8 +186,13 @@ def apply(spec: dict) -> None:
     """Apply a :class:`ProcessLimits` (as a dict) to this process, in the order that works.
 
     Control groups and ``oom_score_adj`` first (as root), then the uid; the resource limits
-    last, so ``RLIMIT_NPROC`` counts for the uid the command runs as.
+    last, so ``RLIMIT_NPROC`` counts for the uid the command runs as. The ``resource`` module
+    is loaded first: the new uid may not be allowed to read the Python installation.
     """
+    try:
+        import resource
+    except ImportError:
+        resource = None  # type: ignore[assignment]
     for procs in spec.get("cgroups", []):
         try:
             with open(procs, "w") as stream:
@@ -210,7 +213,7 @@ def apply(spec: dict) -> None:
         os.setresgid(spec["gid"], spec["gid"], spec["gid"])
     if spec.get("uid") is not None:
         os.setresuid(spec["uid"], spec["uid"], spec["uid"])
-    _set_resource_limits(spec)
+    _set_resource_limits(spec, resource)
 
 
 def main(argv: list[str]) -> None:

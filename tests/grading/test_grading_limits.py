@@ -229,6 +229,33 @@ def test_without_namespaces_the_unenforced_limits_are_said() -> None:
     assert all(line.startswith("limit not enforced") for line in lines)
 
 
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/usr/bin/python3").exists() or probe() != "bubblewrap",
+    reason="needs root, bubblewrap and a Python any user may read (/usr/bin/python3)",
+)
+def test_rlimit_nproc_as_an_unprivileged_uid_counts_each_sandbox_alone() -> None:
+    import json
+    import subprocess
+
+    from checks.running import limits as limits_module
+    from checks.running.limits import NOBODY
+
+    fork = (
+        "import os, time\nn = 0\nwhile n < 200:\n    try:\n        pid = os.fork()\n"
+        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n"
+        "        os._exit(0)\n    n += 1\nprint(n)\n"
+    )
+    python = "/usr/bin/python3"
+    inside = [python, "-I", "-S", limits_module.__file__, json.dumps({"processes": 20}), "--"]
+    sandbox = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/"]
+    sandbox += ["--proc", "/proc", "--dev", "/dev", *inside, python, "-c", fork]
+    command = ProcessLimits(uid=NOBODY, gid=NOBODY).command(sandbox)
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    forked = [int(run.communicate(timeout=60)[0]) for run in runs]
+    # Each stops near its own 20 (not 200), and the three together pass 20: per sandbox.
+    assert all(10 <= count < 20 for count in forked), forked
+
+
 def test_a_kill_by_the_runs_memory_group_is_seen(tmp_path: Path) -> None:
     from checks.running.confinement import RunSpace, out_of_memory
 
