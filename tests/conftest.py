@@ -30,6 +30,8 @@ from checks.running.execute import Execution, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# Real digits by people (phone photos, canvas drawings): a private test fixture, never copied here.
+REAL_DIGITS = ROOT.parent / "shared" / "data" / "real-digits"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 BUILD = ROOT / "_build"
 
@@ -60,6 +62,24 @@ def mnist_dir() -> Path:
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
         pytest.fail(f"the MNIST IDX files are needed in {folder} (set MNIST_DATA_DIR)")
     return folder
+
+
+@pytest.fixture(scope="session")
+def real_digits() -> list[tuple[Path, int, str]]:
+    """The real-digit development set: (file, label, kind) per image, from its labels.csv.
+
+    Skipped where ../shared/data/real-digits is absent, except in CI (CI=true), which has it:
+    there a missing set fails the test.
+    """
+    labels = REAL_DIGITS / "labels.csv"
+    if not labels.is_file():
+        message = f"the real-digit set is needed in {REAL_DIGITS} (labels.csv, the images)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with labels.open(newline="", encoding="utf-8") as opened:
+        rows = list(csv.DictReader(opened))
+    return [(REAL_DIGITS / row["file"], int(row["label"]), row["kind"]) for row in rows]
 
 
 @pytest.fixture(autouse=True)

@@ -100,6 +100,35 @@ def sample_images() -> dict[str, np.ndarray]:
     return images
 
 
+def hard_images() -> dict[str, np.ndarray]:
+    """RGBA arrays of what real pictures throw at the recipe (test_own_digit_preprocess.py)."""
+    from test_own_digit_preprocess import FIVE, FOUR, TWO, written
+
+    pages = {
+        "mid-gray paper": written(FOUR, paper=115, ink=55),
+        "faint pencil": written(TWO, paper=200, ink=160, pen=4),
+        "thin pen": written(TWO, size=(500, 400), box=(80, 100, 330), pen=2),
+        "thick marker": written(TWO, pen=50),
+        "cut by the frame": written(FOUR, box=(100, 70, 220)),
+        "two pieces": written(FIVE, pen=10),
+        "two digits": np.hstack([written(TWO, size=(300, 200)), written(FOUR, size=(300, 200))]),
+    }
+    shadow = written(FIVE, paper=210, ink=60, pen=8).astype(np.int16)
+    shadow[:, :90] -= 70
+    pages["shadow"] = np.clip(shadow, 0, 255).astype(np.uint8)
+    ruled = written(FOUR, pen=6, paper=235, ink=30)
+    ruled[232:235, :] = 40
+    pages["ruled line"] = ruled
+    grid = written(TWO, pen=8, paper=230, ink=40)
+    grid[::20, :] = np.minimum(grid[::20, :], 185)
+    grid[:, ::20] = np.minimum(grid[:, ::20], 185)
+    pages["graph paper"] = grid
+    tight = np.full((100, 30), 250, dtype=np.uint8)
+    tight[:, 13:17] = 20
+    pages["tight 1"] = tight
+    return {name: np.asarray(Image.fromarray(page).convert("RGBA")) for name, page in pages.items()}
+
+
 def python_digit(rgba: np.ndarray) -> list[int] | None:
     try:
         return to_mnist(rgba).ravel().tolist()
@@ -125,18 +154,37 @@ JS_TO_MNIST = """([data, width, height]) => {
 }"""
 
 
-def test_the_javascript_preprocessing_equals_to_mnist_byte_for_byte(script_page):
-    images = sample_images()
+def differing_images(page, images: dict[str, np.ndarray]) -> list[str]:
+    """The names of the images whose 28x28 (or refusal) differ between JavaScript and Python."""
     differing = []
     for name, rgba in images.items():
         height, width = rgba.shape[:2]
-        encoded = base64.b64encode(rgba.tobytes()).decode("ascii")
-        in_javascript = script_page.evaluate(JS_TO_MNIST, [encoded, width, height])
+        encoded = base64.b64encode(np.ascontiguousarray(rgba).tobytes()).decode("ascii")
+        in_javascript = page.evaluate(JS_TO_MNIST, [encoded, width, height])
         if in_javascript != python_digit(rgba):
             differing.append(name)
+    return differing
+
+
+def test_the_javascript_preprocessing_equals_to_mnist_byte_for_byte(script_page):
+    images = {**sample_images(), **hard_images()}
     assert python_digit(images["blank"]) is None  # "no digit" is compared too
     assert python_digit(images["tiny"]) is not None
     assert python_digit(images["dot"]) is None and python_digit(images["5-pixel stroke"])
+    assert python_digit(images["two digits"]) is None  # "no single digit" too
+    differing = differing_images(script_page, images)
+    assert not differing, f"JavaScript and Python differ on {differing} of {len(images)} images"
+
+
+@pytest.mark.slow
+def test_the_javascript_preprocessing_equals_to_mnist_on_real_digits(script_page, real_digits):
+    from PIL import ImageOps
+
+    images = {}
+    for path, _, _ in real_digits:
+        with Image.open(path) as opened:
+            images[path.name] = np.asarray(ImageOps.exif_transpose(opened).convert("RGBA"))
+    differing = differing_images(script_page, images)
     assert not differing, f"JavaScript and Python differ on {differing} of {len(images)} images"
 
 
