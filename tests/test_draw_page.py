@@ -119,6 +119,12 @@ def hard_images() -> dict[str, np.ndarray]:
     ruled = written(FOUR, pen=6, paper=235, ink=30)
     ruled[232:235, :] = 40
     pages["ruled line"] = ruled
+    pencil = written(FOUR, pen=6, paper=235, ink=180)
+    pencil[232:235, :] = 60
+    pages["pencil on dark ruled paper"] = pencil
+    edge = written(TWO, pen=8, paper=220, ink=60).astype(np.int16)
+    edge[:, :120] -= 60
+    pages["sharp shadow edge"] = np.clip(edge, 0, 255).astype(np.uint8)
     grid = written(TWO, pen=8, paper=230, ink=40)
     grid[::20, :] = np.minimum(grid[::20, :], 185)
     grid[:, ::20] = np.minimum(grid[:, ::20], 185)

@@ -39,7 +39,10 @@ cleaning steps work on integers and booleans (:mod:`checks.own_digit.morphology`
    light printed lines are left out). From here the digit is black and white (NIST's was).
 5. **Ruled line**: the rows in which at least 90 % of the pixels are ink are a line across the
    page, cleared when they are at most ``max(2, floor(0.05*H + 0.5))`` and leave at least
-   :data:`MIN_INK_PIXELS` pixels.
+   :data:`MIN_INK_PIXELS` pixels. If the page has lines (those rows, or marks that are lines,
+   step 6), their ink weighs on the threshold: their pixels' ink is made 0 and steps 4 and 5 are
+   taken again, provided the ink left reaches ``max(32, max(ink)/4)`` (else the line may be the
+   digit, a "1" cropped tight).
 6. **The digit**: the marks (groups of 8-connected pixels, numbered in reading order:
    :func:`~checks.own_digit.morphology.label_marks`), each with its box, pixels and ink (its sum,
    in reading order). A *line* is a mark at least 90 % as long as the image is wide (high) and at
@@ -534,8 +537,11 @@ def ink_on_paper(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
     (140.0, 0.0)
     """
     paper = gray if dark_ink else 255.0 - gray
-    size = paper_window(*paper.shape)
-    difference = closing(box_sum3(paper), size) - 9.0 * paper
+    sums = box_sum3(paper)
+    around = closing(sums, paper_window(*paper.shape))
+    # Darker than the paper, and in a darker neighbourhood: not the edge of a sharp shadow.
+    difference = np.minimum(around - 9.0 * paper, 3.0 * (around - sums))
+    del sums, around
     difference -= np.median(difference)
     np.maximum(difference, 0.0, out=difference)
     return difference / 9.0
@@ -603,6 +609,80 @@ def clear_ruled_line(mask: np.ndarray) -> np.ndarray:
     return cleared if np.count_nonzero(cleared) >= MIN_INK_PIXELS else mask
 
 
+def is_line(tall: int, wide: int, height: int, width: int) -> bool:
+    """Whether a mark of this box is a line across the page (step 6).
+
+    At least :data:`LINE_LENGTH` (90 %) as long as the image is wide (or high), and at most
+    ``max(3, 0.06*length)`` thick.
+
+    Parameters
+    ----------
+    tall, wide : int
+        The mark's bounding box.
+    height, width : int
+        The image's size.
+
+    Returns
+    -------
+    bool
+        True for a ruled line, a box's side, a fold.
+
+    Examples
+    --------
+    >>> is_line(3, 290, 400, 300), is_line(200, 20, 400, 300)
+    (True, False)
+    """
+    return (wide >= LINE_LENGTH * width and tall <= max(3, LINE_THICKNESS * wide)) or (
+        tall >= LINE_LENGTH * height and wide <= max(3, LINE_THICKNESS * tall)
+    )
+
+
+def digit_pixels(ink: np.ndarray) -> np.ndarray:
+    """Steps 4 and 5: the pixels of the digit's ink, lines across the page left out.
+
+    When the page has lines (step 5's rows, or marks that are lines), their ink weighs on the
+    threshold (a pencil digit on dark ruled paper falls below it): their pixels are set aside
+    (their ink made 0) and the threshold taken again, if the ink left reaches :data:`MIN_INK`
+    and a quarter of the page's strongest (else the line may be the digit: a "1" cropped tight).
+
+    Parameters
+    ----------
+    ink : numpy.ndarray
+        From :func:`ink_on_paper`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, the pixels above the threshold.
+
+    See Also
+    --------
+    digit_threshold, clear_ruled_line : The two steps.
+
+    Examples
+    --------
+    >>> page = np.zeros((60, 50))
+    >>> page[50:52, :] = 150.0  # a dark ruled line
+    >>> page[10:45, 24:27] = 60.0  # a pencil "1" above it
+    >>> int(digit_pixels(page)[10:45].sum())
+    105
+    """
+    above = ink > digit_threshold(ink)
+    mask = clear_ruled_line(above)
+    height, width = mask.shape
+    labels, _ = label_marks(mask)
+    lines = above & ~mask
+    for index, (rows, columns) in enumerate(ndimage.find_objects(labels)):
+        if is_line(rows.stop - rows.start, columns.stop - columns.start, height, width):
+            lines[rows, columns] |= labels[rows, columns] == index + 1
+    if not lines.any():
+        return mask
+    rest = np.where(lines, 0.0, ink)
+    if float(rest.max()) < max(MIN_INK, 0.25 * float(ink.max())):
+        return mask
+    return clear_ruled_line(rest > digit_threshold(rest))
+
+
 def select_digit(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Step 6: the digit's marks, without lines, specks, shadows or a neighbour's piece.
 
@@ -646,9 +726,7 @@ def select_digit(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     touching = np.zeros(count, dtype=bool)
     for index, (rows, columns) in enumerate(boxes):
         tall, wide = rows.stop - rows.start, columns.stop - columns.start
-        lines[index] = (wide >= LINE_LENGTH * width and tall <= max(3, LINE_THICKNESS * wide)) or (
-            tall >= LINE_LENGTH * height and wide <= max(3, LINE_THICKNESS * tall)
-        )
+        lines[index] = is_line(tall, wide, height, width)
         touching[index] = (
             rows.start < border
             or columns.start < border
@@ -805,7 +883,7 @@ def preprocess_steps(image: ImageLike, *, recipe: str = "robust") -> dict[str, n
         raise NoDigitFound(
             "no digit found: the image is uniform (nothing stands out from its background)"
         )
-    mask = clear_ruled_line(ink > digit_threshold(ink))
+    mask = digit_pixels(ink)
     digit = select_digit(mask, ink)
     cropped = digit[bounding_box(digit)]
     pen = with_mnist_stroke(cropped)

@@ -163,9 +163,13 @@
     var paper = new Float64Array(gray.length);
     for (var p = 0; p < gray.length; p++) paper[p] = darkInk ? gray[p] : 255.0 - gray[p];
     var size = 2 * halfUp(Math.min(height, width) * PAPER_WINDOW) + 1;
-    var background = closing(boxSum3(paper, height, width), height, width, size);
+    var sums = boxSum3(paper, height, width);
+    var around = closing(sums, height, width, size);
+    // Darker than the paper, and in a darker neighbourhood: not the edge of a sharp shadow.
     var difference = new Int32Array(gray.length); // integers from -2295 to 2295
-    for (var q = 0; q < gray.length; q++) difference[q] = background[q] - 9.0 * paper[q];
+    for (var q = 0; q < gray.length; q++) {
+      difference[q] = Math.min(around[q] - 9.0 * paper[q], 3.0 * (around[q] - sums[q]));
+    }
     var middle = integerMedian(difference, 2295);
     var ink = new Float64Array(gray.length);
     for (var k = 0; k < gray.length; k++) ink[k] = Math.max(difference[k] - middle, 0.0) / 9.0;
@@ -282,6 +286,47 @@
     return { labels: labels, marks: marks };
   }
 
+  // preprocess.is_line: a mark across the page, thin.
+  function isLine(tall, wide, height, width) {
+    return (
+      (wide >= LINE_LENGTH * width && tall <= Math.max(3, LINE_THICKNESS * wide)) ||
+      (tall >= LINE_LENGTH * height && wide <= Math.max(3, LINE_THICKNESS * tall))
+    );
+  }
+
+  // Steps 4 and 5: the digit's pixels; the page's lines set aside and the threshold taken again.
+  function digitPixels(ink, height, width) {
+    var threshold = digitThreshold(ink);
+    var above = new Uint8Array(ink.length);
+    for (var p = 0; p < ink.length; p++) above[p] = ink[p] > threshold ? 1 : 0;
+    var mask = clearRuledLine(above, height, width);
+    var found = labelMarks(mask, height, width, null);
+    var lineMark = found.marks.map(function (m) {
+      return isLine(m.bottom - m.top, m.right - m.left, height, width);
+    });
+    var lines = new Uint8Array(ink.length);
+    var any = false;
+    for (var q = 0; q < ink.length; q++) {
+      var label = found.labels[q];
+      lines[q] = (above[q] && !mask[q]) || (label && lineMark[label - 1]) ? 1 : 0;
+      if (lines[q]) any = true;
+    }
+    if (!any) return mask;
+    var rest = new Float64Array(ink.length);
+    var restPeak = 0.0;
+    var peak = 0.0;
+    for (var k = 0; k < ink.length; k++) {
+      rest[k] = lines[k] ? 0.0 : ink[k];
+      restPeak = Math.max(restPeak, rest[k]);
+      peak = Math.max(peak, ink[k]);
+    }
+    if (restPeak < Math.max(MIN_INK, 0.25 * peak)) return mask;
+    var again = digitThreshold(rest);
+    var second = new Uint8Array(ink.length);
+    for (var r = 0; r < ink.length; r++) second[r] = rest[r] > again ? 1 : 0;
+    return clearRuledLine(second, height, width);
+  }
+
   // Step 6: the digit's marks. Returns {digit: Uint8Array} or {reason}.
   function selectDigit(mask, ink, height, width) {
     var found = labelMarks(mask, height, width, ink);
@@ -293,9 +338,7 @@
     marks.forEach(function (m) {
       var tall = m.bottom - m.top;
       var wide = m.right - m.left;
-      m.line =
-        (wide >= LINE_LENGTH * width && tall <= Math.max(3, LINE_THICKNESS * wide)) ||
-        (tall >= LINE_LENGTH * height && wide <= Math.max(3, LINE_THICKNESS * tall));
+      m.line = isLine(tall, wide, height, width);
       m.touching =
         m.top < border || m.left < border || m.bottom > height - border || m.right > width - border;
       var weight = m.line ? 0.0 : m.ink * (m.touching ? 0.5 : 1.0);
@@ -536,7 +579,7 @@
   }
 
   /* The 28x28 image MNIST would have: checks.own_digit.to_mnist for an RGBA canvas.
-   * Returns {image: Uint8Array(784), centre: [row, column] before the shift, threshold}, or
+   * Returns {image: Uint8Array(784), centre: [row, column] before the shift}, or
    * {image: null, reason} when there is no single digit (reason: Python's message). */
   function toMnist(rgba, width, height) {
     if (!(width > 0 && height > 0)) return { image: null, reason: "the image has no pixel" };
@@ -550,10 +593,7 @@
         reason: "no digit found: the image is uniform (nothing stands out from its background)",
       };
     }
-    var threshold = digitThreshold(ink);
-    var mask = new Uint8Array(ink.length);
-    for (var q = 0; q < ink.length; q++) mask[q] = ink[q] > threshold ? 1 : 0;
-    mask = clearRuledLine(mask, height, width);
+    var mask = digitPixels(ink, height, width);
     var selected = selectDigit(mask, ink, height, width);
     if (!selected.digit) return { image: null, reason: selected.reason };
     var pen = withMnistStroke(cropped(selected.digit, height, width));
@@ -581,7 +621,7 @@
         image[at] = clip(halfUp(resized[r4 * newW + c4]), 0, 255);
       }
     }
-    return { image: image, centre: centre, threshold: threshold };
+    return { image: image, centre: centre };
   }
 
   // --- The model: float64 weights, base64 little-endian, as checks/own_digit/draw_model.py
