@@ -693,16 +693,25 @@
     ".draw-digit .dd-board{cursor:crosshair;background:#fff}",
     ".draw-digit .dd-seen canvas{image-rendering:pixelated;background:#000}",
     ".draw-digit .dd-side{display:flex;flex-direction:column;gap:.8rem}",
-    ".draw-digit .dd-caption{font-size:.85rem;color:#777;max-width:280px}",
+    ".draw-digit .dd-caption{font-size:.85rem;color:#555;max-width:280px}",
     ".draw-digit .dd-bars{min-width:16rem;font-family:monospace}",
     ".draw-digit .dd-row{display:flex;align-items:center;gap:.4rem;height:1.4rem}",
     ".draw-digit .dd-track{flex:1;background:#eee;height:1rem;border-radius:2px}",
     ".draw-digit .dd-fill{background:#4a7ab5;height:100%;border-radius:2px;width:0}",
     ".draw-digit .dd-best .dd-fill{background:#d9822b}",
     ".draw-digit .dd-best{font-weight:bold}",
-    ".draw-digit .dd-answer{font-size:1.4rem;margin:.3rem 0}",
+    ".draw-digit .dd-answer{font-size:1.4rem;margin:.3rem 0;min-height:1.8rem}",
     ".draw-digit button{padding:.2rem .9rem}",
+    ".draw-digit .dd-samples{display:flex;flex-wrap:wrap;gap:.3rem;max-width:280px}",
+    ".draw-digit .dd-samples button{padding:.2rem .5rem;min-width:2rem}",
+    ".draw-digit .dd-load{display:flex;flex-direction:column;gap:.3rem;font-size:.9rem}",
+    ".draw-digit button:focus-visible,.draw-digit input:focus-visible" +
+      "{outline:3px solid #d9822b;outline-offset:2px}",
   ].join("\n");
+
+  // The longest side an image is read at: a 12-megapixel photo would take seconds.
+  var LARGEST_IMAGE = 1024;
+  var counter = 0;
 
   function element(tag, className, parent) {
     var made = document.createElement(tag);
@@ -713,13 +722,18 @@
 
   /* Build the drawing interface inside `container`.
    * options.model: what window.MNIST_DRAW_MODEL holds (optional: without it, no bars);
-   * options.onChange(state): called after each stroke and on Clear;
-   * options.canvasSize: the drawing canvas's side in pixels (280). */
+   * options.samples: [{name, label, src}] sample digits to load with a button (optional);
+   * options.onChange(state): called after each stroke, each image loaded and on Clear;
+   * options.canvasSize: the drawing canvas's side in pixels (280).
+   * Everything the pointer does, the keyboard can do: load a sample or an image file (buttons
+   * and a file field), and the prediction is announced in a live region. */
   function mount(container, options) {
     options = options || {};
     var side = options.canvasSize || 280;
     var model = options.model ? loadModel(options.model) : null;
+    var samples = options.samples || [];
     var doc = container.ownerDocument || document;
+    var id = "dd" + ++counter;
     if (!doc.getElementById("draw-digit-style")) {
       var style = doc.createElement("style");
       style.id = "draw-digit-style";
@@ -729,13 +743,44 @@
     container.classList.add("draw-digit");
 
     var pad = element("div", "dd-pad", container);
+    var help = element("div", "dd-caption dd-help", pad);
+    help.id = id + "-help";
+    help.textContent =
+      "Draw a digit with a mouse, a finger or a pen. Without one, load a sample digit or an " +
+      "image file below.";
     var board = element("canvas", "dd-board", pad);
     board.width = side;
     board.height = side;
-    board.setAttribute("aria-label", "Draw a digit here");
+    board.setAttribute("role", "img");
+    board.setAttribute("aria-label", "Drawing area for a digit");
+    board.setAttribute("aria-describedby", help.id);
     var clear = element("button", "dd-clear", pad);
     clear.type = "button";
     clear.textContent = "Clear";
+
+    var loading = element("div", "dd-load", pad);
+    if (samples.length) {
+      var sampleTitle = element("div", "dd-caption", loading);
+      sampleTitle.id = id + "-samples";
+      sampleTitle.textContent = "Load a sample digit (photos and drawings made for the course):";
+      var sampleRow = element("div", "dd-samples", loading);
+      sampleRow.setAttribute("role", "group");
+      sampleRow.setAttribute("aria-labelledby", sampleTitle.id);
+      samples.forEach(function (sample) {
+        var button = element("button", "dd-sample", sampleRow);
+        button.type = "button";
+        button.textContent = String(sample.label);
+        button.setAttribute("aria-label", "Sample digit " + sample.label + ", " + sample.name);
+        button.addEventListener("click", function () {
+          loadImage(sample.src, sample.name);
+        });
+      });
+    }
+    var fileLabel = element("label", "dd-caption", loading);
+    fileLabel.textContent = "Read an image file (a photo or a drawing of one digit):";
+    var file = element("input", "dd-file", fileLabel);
+    file.type = "file";
+    file.accept = "image/*";
 
     var column = element("div", "dd-side", container);
     var seen = element("div", "dd-seen", column);
@@ -746,15 +791,21 @@
     preview.height = SIZE;
     preview.style.width = "140px";
     preview.style.height = "140px";
+    preview.setAttribute("role", "img");
+    preview.setAttribute("aria-label", "The 28 by 28 image the model receives");
 
     var bars = element("div", "dd-bars", column);
     var answer = element("div", "dd-answer", bars);
+    answer.setAttribute("role", "status");
+    answer.setAttribute("aria-live", "polite");
+    answer.setAttribute("aria-atomic", "true");
     var rows = [];
     if (model) {
       for (var digit = 0; digit < 10; digit++) {
         var row = element("div", "dd-row", bars);
         element("span", "", row).textContent = String(digit);
         var fill = element("div", "dd-fill", element("div", "dd-track", row));
+        fill.setAttribute("aria-hidden", "true");
         var percent = element("span", "dd-percent", row);
         rows.push({ row: row, fill: fill, percent: percent });
       }
@@ -768,19 +819,37 @@
 
     var ctx = board.getContext("2d", { willReadFrequently: true });
     var state = { rgba: null, width: side, height: side, image28: null, probabilities: null };
+    var drawn = false; // a stroke or an image since the last Clear
 
-    function blank() {
-      ctx.fillStyle = "#ffffff";
-      ctx.fillRect(0, 0, side, side);
+    function fit(width, height) {
+      var scale = Math.min(1, side / Math.max(width, height));
+      board.style.width = Math.round(width * scale) + "px";
+      board.style.height = Math.round(height * scale) + "px";
     }
 
-    function show() {
-      var pixels = ctx.getImageData(0, 0, side, side).data;
-      var result = toMnist(pixels, side, side);
+    function blank() {
+      board.width = side;
+      board.height = side;
+      fit(side, side);
+      ctx.fillStyle = "#ffffff";
+      ctx.fillRect(0, 0, side, side);
+      board.setAttribute("aria-label", "Drawing area for a digit, empty");
+      drawn = false;
+    }
+
+    function show(what) {
+      var width = board.width;
+      var height = board.height;
+      var pixels = ctx.getImageData(0, 0, width, height).data;
+      var result = toMnist(pixels, width, height);
       state.rgba = pixels;
+      state.width = width;
+      state.height = height;
       state.image28 = result.image;
       state.probabilities = null;
       state.predicted = null;
+      state.reason = result.image ? null : result.reason;
+      if (what) board.setAttribute("aria-label", "Drawing area for a digit, showing " + what);
       var previewCtx = preview.getContext("2d");
       var shown = previewCtx.createImageData(SIZE, SIZE);
       for (var p = 0; p < SIZE * SIZE; p++) {
@@ -799,14 +868,18 @@
         }
         state.probabilities = probabilities;
         state.predicted = Number(model.classes[best]);
-        answer.textContent = "Prediction: " + model.classes[best];
+        answer.textContent =
+          "Prediction: " + model.classes[best] + " (" + (100 * probabilities[best]).toFixed(0) +
+          " %)";
         rows.forEach(function (bar, index) {
           bar.fill.style.width = (100 * probabilities[index]).toFixed(1) + "%";
           bar.percent.textContent = (100 * probabilities[index]).toFixed(1).padStart(5) + " %";
           bar.row.classList.toggle("dd-best", index === best);
         });
       } else {
-        answer.textContent = model ? "Draw a digit" : "";
+        if (!model) answer.textContent = "";
+        else if (!drawn) answer.textContent = "Draw a digit";
+        else answer.textContent = result.reason.charAt(0).toUpperCase() + result.reason.slice(1);
         rows.forEach(function (bar) {
           bar.fill.style.width = "0";
           bar.percent.textContent = "";
@@ -816,18 +889,52 @@
       if (options.onChange) options.onChange(state);
     }
 
+    // An image (a data: or blob: address) becomes the board: scaled to LARGEST_IMAGE at most,
+    // shown within the board's square; strokes may be added on it.
+    function loadImage(src, name) {
+      var image = new Image();
+      function done() {
+        if (src.indexOf("blob:") === 0) URL.revokeObjectURL(src);
+      }
+      image.onload = function () {
+        done();
+        var scale = Math.min(1, LARGEST_IMAGE / Math.max(image.naturalWidth, image.naturalHeight));
+        board.width = Math.max(1, Math.round(image.naturalWidth * scale));
+        board.height = Math.max(1, Math.round(image.naturalHeight * scale));
+        fit(board.width, board.height);
+        ctx.fillStyle = "#ffffff";
+        ctx.fillRect(0, 0, board.width, board.height);
+        ctx.drawImage(image, 0, 0, board.width, board.height);
+        drawn = true;
+        show(name);
+      };
+      image.onerror = function () {
+        done();
+        answer.textContent = "Cannot read " + name + " as an image";
+        if (options.onChange) options.onChange(state);
+      };
+      image.src = src;
+    }
+
+    file.addEventListener("change", function () {
+      var chosen = file.files && file.files[0];
+      if (!chosen) return;
+      var address = URL.createObjectURL(chosen);
+      loadImage(address, chosen.name);
+    });
+
     var drawing = false;
     var last = null;
     function point(event) {
       var box = board.getBoundingClientRect();
       return [
-        ((event.clientX - box.left) * side) / box.width,
-        ((event.clientY - box.top) * side) / box.height,
+        ((event.clientX - box.left) * board.width) / box.width,
+        ((event.clientY - box.top) * board.height) / box.height,
       ];
     }
     function line(from, to) {
       ctx.strokeStyle = "#000000";
-      ctx.lineWidth = side / 14;
+      ctx.lineWidth = Math.max(board.width, board.height) / 14;
       ctx.lineCap = "round";
       ctx.lineJoin = "round";
       ctx.beginPath();
@@ -837,6 +944,7 @@
     }
     board.addEventListener("pointerdown", function (event) {
       drawing = true;
+      drawn = true;
       last = point(event);
       line(last, last);
       if (board.setPointerCapture) board.setPointerCapture(event.pointerId);
@@ -852,7 +960,7 @@
     function end() {
       if (!drawing) return;
       drawing = false;
-      show();
+      show("your drawing");
     }
     board.addEventListener("pointerup", end);
     board.addEventListener("pointercancel", end);
@@ -869,6 +977,7 @@
         blank();
         show();
       },
+      loadImage: loadImage,
     };
   }
 
