@@ -402,7 +402,8 @@ def train_cnn(
     log : callable, optional
         Receives one line per epoch (loss and training accuracy).
     progress : bool, default True
-        A progress bar on standard error, per epoch, advancing with each batch (tqdm).
+        A progress bar on standard error, per epoch, advancing with each batch (tqdm, where it
+        is installed).
 
     Returns
     -------
@@ -416,6 +417,10 @@ def train_cnn(
         Keras is not installed.
     """
     keras = import_keras()
+    try:
+        from tqdm import tqdm  # the course extra has it; without it, only the lines of `log`
+    except ImportError:
+        tqdm = None
     keras.utils.set_random_seed(random_state)
     rng = np.random.default_rng(random_state)
     X = np.asarray(data["X_train"], dtype=np.float32)
@@ -434,9 +439,7 @@ def train_cnn(
         images = jitter(X, rng) if augment else X
         callbacks = []
         bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
+        if progress and tqdm is not None:
             bar = tqdm(total=batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch")
             callbacks.append(_bar_callback(keras, bar))
         try:
