@@ -440,7 +440,9 @@ def train_cnn(
         callbacks = []
         bar = None
         if progress and tqdm is not None:
-            bar = tqdm(total=batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch")
+            bar = tqdm(
+                total=batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", mininterval=1.0
+            )
             callbacks.append(_bar_callback(keras, bar))
         try:
             fitted = model.fit(
