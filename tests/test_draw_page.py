@@ -122,6 +122,9 @@ def hard_images() -> dict[str, np.ndarray]:
     ruled = written(FOUR, pen=6, paper=235, ink=30)
     ruled[232:235, :] = 40
     pages["ruled line"] = ruled
+    table = np.full((400, 340), 45, dtype=np.uint8)
+    table[50:350, 50:290] = written(TWO, pen=8, paper=215, ink=40)
+    pages["sheet on a dark table"] = table
     pencil = written(FOUR, pen=6, paper=235, ink=180)
     pencil[232:235, :] = 60
     pages["pencil on dark ruled paper"] = pencil

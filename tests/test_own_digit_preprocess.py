@@ -303,6 +303,14 @@ def test_mid_gray_paper_with_darker_ink_is_dark_ink():
     assert correlation(to_mnist(page), clean) > 0.95
 
 
+def test_a_sheet_photographed_on_a_dark_table_is_dark_ink():
+    photo = np.full((400, 340), 45, dtype=np.uint8)  # the table around the sheet
+    photo[50:350, 50:290] = written(TWO, pen=8, paper=215, ink=40)
+    clean = to_mnist(written(TWO, pen=8))
+    assert correlation(to_mnist(photo), clean) > 0.95
+    assert correlation(to_mnist(photo, recipe="classic"), clean) < 0.6  # its border is the table
+
+
 def test_a_faint_pencil_reaches_full_ink():
     page = written(TWO, paper=200, ink=160, pen=4)  # 40 levels darker
     digit = to_mnist(page)

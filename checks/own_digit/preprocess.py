@@ -21,9 +21,9 @@ cleaning steps work on integers and booleans (:mod:`checks.own_digit.morphology`
    ``ImageOps.exif_transpose``; an alpha channel is composited over white in integers,
    ``c' = (c*a + 255*(255 - a) + 127) // 255``; gray by PIL's "L" formula in integers,
    ``L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16``. Then float64, 0..255.
-2. **Polarity**: the paper's level ``p`` is the median of the border pixels (those within
-   ``b = max(1, floor(0.05*min(H, W) + 0.5))`` of an edge). ``S`` is the sum of each pixel's 3x3
-   neighbourhood (:func:`~checks.own_digit.morphology.box_sum3`). The ink is dark if
+2. **Polarity**: the paper's level ``p`` is the median of the image (the paper covers most of
+   it, even with a table around the sheet). ``S`` is the sum of each pixel's 3x3 neighbourhood
+   (:func:`~checks.own_digit.morphology.box_sum3`). The ink is dark if
    ``9*p - min(S) >= max(S) - 9*p``: what stands out most from the paper, darker or lighter, is
    the ink (a mid-gray paper is no longer taken for a dark one). ``paper = gray`` for dark ink,
    else ``255 - gray``: the ink is now darker than its paper.
@@ -46,8 +46,9 @@ cleaning steps work on integers and booleans (:mod:`checks.own_digit.morphology`
 6. **The digit**: the marks (groups of 8-connected pixels, numbered in reading order:
    :func:`~checks.own_digit.morphology.label_marks`), each with its box, pixels and ink (its sum,
    in reading order). A *line* is a mark at least 90 % as long as the image is wide (high) and at
-   most ``max(3, 0.06*length)`` thick. Weight: 0 for a line, half its ink for a mark within ``b``
-   of an edge (a neighbour cut by the frame), else its ink; if every weight is 0 the ink itself.
+   most ``max(3, 0.06*length)`` thick. Weight: 0 for a line, half its ink for a mark within
+   ``b = max(1, floor(0.05*min(H, W) + 0.5))`` of an edge (a neighbour cut by the frame), else
+   its ink; if every weight is 0 the ink itself.
    The digit is the mark of the largest weight (the first one on a tie), plus every other mark
    that is not a line, has at least 10 % of its ink, overlaps its columns widened by 10 % of its
    size (its longer side ``s``) and lies at most ``s/2`` above or below it: the parts of one
@@ -108,7 +109,7 @@ ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]  # noqa: UP007 (a r
 SIZE = 28  # MNIST's frame
 BOX = 20  # the longer side of the digit in the frame
 CENTRE = 14.0  # where the centre of mass is put (row and column, scipy.ndimage convention)
-BORDER_FRACTION = 0.05  # the border whose median is the background
+BORDER_FRACTION = 0.05  # the border: its median is the classic recipe's background; step 6
 MIN_INK = 32  # below this maximum ink (0..255), the image holds no digit
 #: Fewer pixels than this above the threshold (step 3) are a dot, not a digit. Of MNIST's 70,000
 #: digits, fed to this recipe, the fewest keep 20 pixels above it (in a 20-pixel box); a digit
@@ -450,7 +451,7 @@ def area_resize_axis(values: np.ndarray, size: int, axis: int) -> np.ndarray:
 def polarity(gray: np.ndarray) -> bool:
     """Step 2: whether the ink is darker than its paper (what stands out most from the paper).
 
-    Step 2 of :func:`to_mnist`: the paper's level is the median of the border; the ink is the side,
+    Step 2 of :func:`to_mnist`: the paper's level is the image's median; the ink is the side,
     darker or lighter, that departs the most from it in a 3x3 neighbourhood.
 
     Parameters
@@ -475,7 +476,7 @@ def polarity(gray: np.ndarray) -> bool:
     >>> polarity(paper)
     True
     """
-    level = border_median(gray)
+    level = float(np.median(gray))
     sums = box_sum3(gray)
     return 9.0 * level - float(sums.min()) >= float(sums.max()) - 9.0 * level
 

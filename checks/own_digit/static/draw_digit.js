@@ -20,7 +20,7 @@
   var SIZE = 28; // MNIST's frame
   var BOX = 20; // the longer side of the digit in the frame
   var CENTRE = 14.0; // where the centre of mass goes (scipy.ndimage convention: row, column)
-  var BORDER_FRACTION = 0.05; // the border whose median is the paper's level
+  var BORDER_FRACTION = 0.05; // a mark within this share of an edge touches it (step 6)
   var MIN_INK = 32; // below this maximum ink there is no digit
   var MIN_INK_PIXELS = 5; // fewer pixels are a dot, not a digit
   var PAPER_WINDOW = 1 / 8; // step 3: the paper's window, a share of the shorter side
@@ -76,18 +76,6 @@
     }
     if (n % 2 === 1) return nth((n - 1) / 2);
     return (nth(n / 2 - 1) + nth(n / 2)) / 2;
-  }
-
-  function borderMedian(values, height, width) {
-    var b = Math.max(1, halfUp(BORDER_FRACTION * Math.min(height, width)));
-    var border = [];
-    for (var r = 0; r < height; r++) {
-      for (var c = 0; c < width; c++) {
-        var inside = r >= b && r < height - b && c >= b && c < width - b;
-        if (!inside) border.push(values[r * width + c]);
-      }
-    }
-    return median(border);
   }
 
   // morphology.box_sum3: the sum of each 3x3 neighbourhood, edge pixels repeated (integers).
@@ -147,7 +135,7 @@
 
   // Step 2: whether the ink is darker than its paper.
   function polarity(gray, height, width) {
-    var level = borderMedian(gray, height, width);
+    var level = integerMedian(gray, 255); // gray levels: integers 0..255
     var sums = boxSum3(gray, height, width);
     var low = Infinity;
     var high = -Infinity;
