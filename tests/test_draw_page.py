@@ -125,6 +125,10 @@ def hard_images() -> dict[str, np.ndarray]:
     table = np.full((400, 340), 45, dtype=np.uint8)
     table[50:350, 50:290] = written(TWO, pen=8, paper=215, ink=40)
     pages["sheet on a dark table"] = table
+    crossed = written(TWO, pen=8, paper=230, ink=30)
+    for row in range(20, 300, 30):
+        crossed[row : row + 2, :] = 90
+    pages["ruled lines across the digit"] = crossed
     pencil = written(FOUR, pen=6, paper=235, ink=180)
     pencil[232:235, :] = 60
     pages["pencil on dark ruled paper"] = pencil

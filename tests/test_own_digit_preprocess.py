@@ -349,6 +349,15 @@ def test_a_ruled_line_under_the_digit_is_left_out():
     assert correlation(to_mnist(page, recipe="classic"), clean) < 0.6
 
 
+def test_ruled_lines_across_the_digit_are_left_out_and_its_strokes_kept():
+    page = written(TWO, pen=8, paper=230, ink=30)
+    for row in range(20, 300, 30):
+        page[row : row + 2, :] = 90  # ruled paper: the lines cross the digit
+    clean = to_mnist(written(TWO, pen=8))
+    assert correlation(to_mnist(page), clean) > 0.95
+    assert correlation(to_mnist(page, recipe="classic"), clean) < 0.6
+
+
 def test_a_pencil_digit_on_dark_ruled_paper_is_read():
     page = written(FOUR, pen=6, paper=235, ink=180)  # pencil: 55 levels darker
     page[232:235, :] = 60  # the ruled line is three times as dark as the digit

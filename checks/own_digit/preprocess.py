@@ -37,9 +37,11 @@ cleaning steps work on integers and booleans (:mod:`checks.own_digit.morphology`
    median ink of the pixels above ``t``; the digit's pixels are those with
    ``ink > max(t, 0.4*level)`` (faint marks, ghost strokes pressed through from another page,
    light printed lines are left out). From here the digit is black and white (NIST's was).
-5. **Ruled line**: the rows in which at least 90 % of the pixels are ink are a line across the
-   page, cleared when they are at most ``max(2, floor(0.05*H + 0.5))`` and leave at least
-   :data:`MIN_INK_PIXELS` pixels. If the page has lines (those rows, or marks that are lines,
+5. **Ruled lines**: a band of consecutive rows in which at least 90 % of the pixels are ink is a
+   line across the page when it is at most ``max(2, floor(0.05*H + 0.5))`` rows thick: it is
+   cleared, except in the columns where a stroke crosses it (ink in the row just above and the
+   row just below the band, in that column or one either side), if at least
+   :data:`MIN_INK_PIXELS` pixels remain. If the page has lines (those rows, or marks that are lines,
    step 6), their ink weighs on the threshold: their pixels' ink is made 0 and steps 4 and 5 are
    taken again, provided the ink left reaches ``max(32, max(ink)/4)`` (else the line may be the
    digit, a "1" cropped tight).
@@ -581,7 +583,9 @@ def digit_threshold(ink: np.ndarray) -> float:
 
 
 def clear_ruled_line(mask: np.ndarray) -> np.ndarray:
-    """Step 5: rows that are ink across 90 % of the page, cleared when few: a ruled line.
+    """Step 5: bands of rows inked across 90 % of the page, cleared when thin: ruled lines.
+
+    A stroke that crosses a line keeps its pixels there (see the module's description).
 
     Parameters
     ----------
@@ -602,11 +606,35 @@ def clear_ruled_line(mask: np.ndarray) -> np.ndarray:
     50
     """
     height, width = mask.shape
-    rows = np.count_nonzero(mask, axis=1) >= LINE_LENGTH * width
-    count = int(np.count_nonzero(rows))
-    if count == 0 or count > max(2, _half_up(BORDER_FRACTION * height)):
+    full = np.count_nonzero(mask, axis=1) >= LINE_LENGTH * width
+    thickest = max(2, _half_up(BORDER_FRACTION * height))
+    rows = np.zeros(height, dtype=bool)
+    start = None
+    for row in range(height + 1):  # each band of consecutive full rows: a line if thin enough
+        if row < height and full[row]:
+            start = row if start is None else start
+        elif start is not None:
+            rows[start:row] = row - start <= thickest
+            start = None
+    if not rows.any():
         return mask
     cleared = mask & ~rows[:, np.newaxis]
+    # A stroke that crosses a line keeps its pixels there: ink just above and just below the band
+    # (a column either side, for a slanted stroke).
+    padded = np.pad(mask, ((0, 0), (1, 1)))
+    near = padded[:, :-2] | padded[:, 1:-1] | padded[:, 2:]
+    row = 0
+    while row < height:
+        if not rows[row]:
+            row += 1
+            continue
+        end = row
+        while end < height and rows[end]:
+            end += 1
+        if row > 0 and end < height:
+            crossing = near[row - 1] & near[end]
+            cleared[row:end] |= mask[row:end] & crossing
+        row = end
     return cleared if np.count_nonzero(cleared) >= MIN_INK_PIXELS else mask
 
 

@@ -213,21 +213,57 @@
     return n;
   }
 
-  // Step 5: rows of ink across 90 % of the page, cleared when few: a ruled line.
+  // Step 5: each band of rows inked across 90 % of the page, cleared when thin: a ruled line;
+  // a stroke crossing it keeps its pixels there.
   function clearRuledLine(mask, height, width) {
     var full = new Uint8Array(height);
-    var count = 0;
     for (var r = 0; r < height; r++) {
       var n = 0;
       for (var c = 0; c < width; c++) n += mask[r * width + c];
-      if (n >= LINE_LENGTH * width) {
-        full[r] = 1;
-        count++;
+      if (n >= LINE_LENGTH * width) full[r] = 1;
+    }
+    var thickest = Math.max(2, halfUp(BORDER_FRACTION * height));
+    var rows = new Uint8Array(height);
+    var any = false;
+    var start = -1;
+    for (var row = 0; row <= height; row++) {
+      if (row < height && full[row]) {
+        if (start < 0) start = row;
+      } else if (start >= 0) {
+        if (row - start <= thickest) {
+          for (var k = start; k < row; k++) rows[k] = 1;
+          any = true;
+        }
+        start = -1;
       }
     }
-    if (count === 0 || count > Math.max(2, halfUp(BORDER_FRACTION * height))) return mask;
+    if (!any) return mask;
+    function near(r2, c2) {
+      // ink at (r2, c2) or a column either side
+      for (var dc = -1; dc <= 1; dc++) {
+        var cc = c2 + dc;
+        if (cc >= 0 && cc < width && mask[r2 * width + cc]) return true;
+      }
+      return false;
+    }
     var cleared = new Uint8Array(mask.length);
-    for (var p = 0; p < mask.length; p++) cleared[p] = full[Math.floor(p / width)] ? 0 : mask[p];
+    for (var p = 0; p < mask.length; p++) cleared[p] = rows[Math.floor(p / width)] ? 0 : mask[p];
+    var band = 0;
+    while (band < height) {
+      if (!rows[band]) {
+        band++;
+        continue;
+      }
+      var end = band;
+      while (end < height && rows[end]) end++;
+      if (band > 0 && end < height) {
+        for (var c3 = 0; c3 < width; c3++) {
+          if (!(near(band - 1, c3) && near(end, c3))) continue;
+          for (var r3 = band; r3 < end; r3++) cleared[r3 * width + c3] = mask[r3 * width + c3];
+        }
+      }
+      band = end;
+    }
     return countOf(cleared) >= MIN_INK_PIXELS ? cleared : mask;
   }
 
