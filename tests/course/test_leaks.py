@@ -7,10 +7,11 @@ student would search:
 
 - the number itself, in any rounding the page prints (``0.935`` for ``0.9350``; a dictionary or a
   parameter printed with more decimals than the flag's, ``C=11.2147...`` for ``11.21``);
-- a count from a printed rate: every accuracy or rate on the page (``0.9714``, ``97.1 %``) times
-  every plausible denominator of the chapter (its parameters, MNIST's and the chapter's set
-  sizes, the sizes the page prints), and its complement (errors from an accuracy), when the rate
-  leaves at most :data:`FEW` candidates;
+- a count from a printed rate: every accuracy or rate the run prints (``0.9714``, ``97.1 %``, in
+  the cells' outputs: the prose quotes other runs, HOML3's) times every plausible denominator of
+  the chapter (its parameters, MNIST's and the chapter's set sizes, the sizes the page prints),
+  and its complement (errors from an accuracy), when the rate leaves at most :data:`FEW`
+  candidates;
 - an array as its entries printed in a row.
 
 It fails naming the flag, what gives it away and the words around it. The audit of the course
@@ -24,6 +25,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -109,7 +111,13 @@ def _significant(number: float, decimals: int) -> int:
     return len(digits)
 
 
-def leaks(flag: Flag, canonical: str, text: str, parameters: Iterable[int] = ()) -> list[str]:
+def leaks(
+    flag: Flag,
+    canonical: str,
+    text: str,
+    parameters: Iterable[int] = (),
+    outputs: str | None = None,
+) -> list[str]:
     """How a page gives away an exact flag's answer (its canonical text), in words; [] if not.
 
     Parameters
@@ -122,6 +130,8 @@ def leaks(flag: Flag, canonical: str, text: str, parameters: Iterable[int] = ())
         What the page shows: prose and outputs.
     parameters : iterable of int
         The chapter's parameter values (denominators a student would try).
+    outputs : str, optional
+        What the cells print, the rates counts are derived from (default: all of ``text``).
 
     Returns
     -------
@@ -138,7 +148,7 @@ def leaks(flag: Flag, canonical: str, text: str, parameters: Iterable[int] = ())
                 if number.decimals == 0 and number.value == answer
             ]
         sizes = denominators(text, parameters, flag.chapter)
-        for rate in printed_rates(text):
+        for rate in printed_rates(text if outputs is None else outputs):
             for size in sorted(sizes):
                 if answer in counts_from_rate(rate, size):
                     found.append(
@@ -180,14 +190,54 @@ def parameters_of(chapter: int) -> list[int]:
     return [int(value.replace("_", "")) for value in re.findall(r"=\s*([\d_]+)\b", cell.source)]
 
 
-def audit(answers: dict[str, str], pages: dict[int, str]) -> list[str]:
-    """Every leak of every exact flag of the chapters in ``pages`` (chapter -> page text)."""
+def audit(answers: dict[str, str], pages: dict[int, tuple[str, str]]) -> list[str]:
+    """Every leak of every exact flag of the chapters in ``pages``.
+
+    ``pages`` maps a chapter to its page's text and the text of its cells' outputs.
+    """
     found = []
     for flag_id, canonical in answers.items():
         flag = get_flag(flag_id)
         if flag.keyed and flag.kind != "string" and flag.chapter in pages:
-            found += leaks(flag, canonical, pages[flag.chapter], parameters_of(flag.chapter))
+            text, outputs = pages[flag.chapter]
+            found += leaks(flag, canonical, text, parameters_of(flag.chapter), outputs)
     return found
+
+
+class OutputText(HTMLParser):
+    """A built page's text, and apart the text of its cells' outputs (``div.cell_output``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.outputs: list[str] = []
+        self._skip = 0
+        self._stack: list[bool] = []  # per open div: whether it is an output
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag == "div":
+            self._stack.append("cell_output" in (dict(attrs).get("class") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        if tag == "div" and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+            if any(self._stack):
+                self.outputs.append(data)
+
+
+def page_and_outputs(page: Path) -> tuple[str, str]:
+    """A built page's visible text, and its cells' outputs."""
+    parser = OutputText()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return " ".join(parser.parts), " ".join(parser.outputs)
 
 
 # --- The audit, tested -----------------------------------------------------------------------
@@ -200,6 +250,7 @@ def test_a_count_is_found_printed_and_from_a_rate_times_a_denominator():
     assert leaks(flag, "37", "originals + augmented validation accuracy 0.9815", [2_000])
     assert leaks(flag, "37", "98.15 % right", [2_000])
     assert not leaks(flag, "37", "originals + augmented validation accuracy 0.9815")
+    assert not leaks(flag, "286", "HOML3: 0.9714; we print 0.9750", outputs="we print 0.9750")
     assert not leaks(flag, "286", "test accuracy: 0.97")  # 100 candidates: not given away
 
 
@@ -220,11 +271,19 @@ def test_an_array_is_found_as_its_entries_in_a_row():
 # --- The audit of the course, on the built book ----------------------------------------------
 
 
-def test_no_exact_flag_can_be_read_off_a_chapter(answers, built_book: Path):
-    from test_book import page_text
+def test_the_outputs_of_a_built_page_are_told_from_its_prose():
+    parser = OutputText()
+    parser.feed(
+        "<p>HOML3 scores 0.9758</p><div class='cell docutils'><div class='cell_output docutils'>"
+        "<pre>accuracy 0.9734</pre></div></div><p>then</p>"
+    )
+    assert " ".join(parser.outputs) == "accuracy 0.9734"
+    assert "0.9758" in " ".join(parser.parts) and "then" in " ".join(parser.parts)
 
+
+def test_no_exact_flag_can_be_read_off_a_chapter(answers, built_book: Path):
     pages = {
-        int(page.stem[:2]): page_text(page)
+        int(page.stem[:2]): page_and_outputs(page)
         for page in (built_book / "notebooks").glob("[0-9][0-9]_*.html")
     }
     canonical = {flag_id: answer.canonical for flag_id, answer in answers.items()}
