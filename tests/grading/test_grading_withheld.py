@@ -214,3 +214,17 @@ def test_forged_score_flags_earn_nothing_beside_an_honest_submission(tmp_path, m
         assert [row[flag_id] for flag_id in flag_ids] == ["0"] * len(flag_ids), (student, row)
         assert row["total"] == "0"
     assert all(json.dumps(row) for row in rows.values())
+
+
+def test_a_dealt_file_that_differs_from_its_manifest_is_refused(dealt, tmp_path):
+    import shutil
+
+    from checks.mnist import CorruptMnistFile, read_idx_folder
+
+    copy = shutil.copytree(dealt["mnist_test"].folder, tmp_path / "dealt")
+    labels = copy / "t10k-labels-idx1-ubyte"
+    content = bytearray(labels.read_bytes())
+    content[-1] = (content[-1] + 1) % 10
+    labels.write_bytes(bytes(content))
+    with pytest.raises(CorruptMnistFile, match="SHA-256"):
+        read_idx_folder(copy)
