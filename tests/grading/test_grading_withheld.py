@@ -171,6 +171,10 @@ checks.check("9.2", labels)
 pd.DataFrame({"ImageId": range(1, 28_001), "Label": labels}).to_csv("s.csv", index=False)
 checks.check("9.4", "s.csv")
 """,
+    # MNIST's test labels typed in (here a stand-in of the same length): the order is secret.
+    "label_table": (
+        f"import checks\nlabels = {'7210414959' * 1000!r}\nchecks.check('6.5', list(labels))"
+    ),
     "record_file": """\
 import json, os
 import checks
@@ -208,11 +212,14 @@ def test_forged_score_flags_earn_nothing_beside_an_honest_submission(tmp_path, m
     assert rows["honest"]["status"] == "ok" and rows["honest"]["6.5"] == "20", rows["honest"]
     forged = {"y_test": ["6.5"], "label_file": ["7.4"], "kaggle_labels": ["9.2", "9.4"]}
     forged["record_file"] = ["8.3"]
+    forged["label_table"] = ["6.5"]
     for student, flag_ids in forged.items():
         row = rows[student]
         assert row["status"] == "ok", (student, row["status"])
         assert [row[flag_id] for flag_id in flag_ids] == ["0"] * len(flag_ids), (student, row)
         assert row["total"] == "0"
+        assert bool(row["notes"]) == (student == "label_table"), (student, row["notes"])
+    assert rows["honest"]["notes"] == ""
     assert all(json.dumps(row) for row in rows.values())
 
 
