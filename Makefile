@@ -13,7 +13,7 @@ BOOK ?= .
 # run, so nothing a previous run or session left can make a test pass.
 TEST_HOME = $(abspath _build/$@-home)
 
-.PHONY: setup book test check lint release keys benchmark clean
+.PHONY: setup book test check lint release keys bench bench-record clean
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,15 @@ release: setup
 
 keys: setup
 	$(BIN)/python -m checks keys
+
+# The speed budget (checks/authoring/speed_budget.py): every chapter timed, also in units of a
+# reference workload measured in the same run, written to _build/bench.json and compared with the
+# recorded table. Run it on idle cores; bench-record makes the run the recorded table.
+bench: setup
+	$(BIN)/python benchmarks/run_notebooks.py $(ARGS)
+
+bench-record: setup
+	$(BIN)/python benchmarks/run_notebooks.py --record
 
 clean:
 	rm -rf _build

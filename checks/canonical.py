@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from checks.catalogue import LABEL_SETS, Flag
+from checks.catalogue import LABEL_SETS, MEMBER_ROWS, TABLE_METRICS, Flag
 from checks.describe import describe, describe_error
 
 #: No answer of the course comes near this magnitude. A larger number is refused with a plain
@@ -203,7 +203,27 @@ def _digits_of(flag: Flag, array: np.ndarray) -> np.ndarray:
     raise BadAnswer(f"expected {expected}, got entries of type {array.dtype}")
 
 
+def _prediction_table(flag: Flag, value: object) -> np.ndarray:
+    """A table metric's answer: rows of predictions, the ensemble's first, then its members'."""
+    expected = flag.describe_expected()
+    size = LABEL_SETS[flag.labels or ""].size
+    if isinstance(value, str | bytes | dict) or value is None or value is Ellipsis:
+        raise BadAnswer(f"expected {expected}, got {describe(value)}")
+    if hasattr(value, "__len__") and not isinstance(value, np.ndarray):
+        rows = len(value)  # refuse a huge list before converting it
+        if not MEMBER_ROWS[0] + 1 <= rows <= MEMBER_ROWS[1] + 1:
+            raise BadAnswer(f"expected {expected}, got {rows:,} rows")
+    array = _as_array(value, expected)
+    if array.ndim != 2 or not MEMBER_ROWS[0] + 1 <= len(array) <= MEMBER_ROWS[1] + 1:
+        raise BadAnswer(f"expected {expected}, got an array of shape {array.shape}")
+    if array.shape[1] != size:
+        raise BadAnswer(f"expected {expected}, got rows of {array.shape[1]:,}")
+    return np.stack([_digits_of(flag, row) for row in array])
+
+
 def _predictions(flag: Flag, value: object) -> np.ndarray:
+    if flag.metric in TABLE_METRICS:
+        return _prediction_table(flag, value)
     expected = flag.describe_expected()
     size = LABEL_SETS[flag.labels or ""].size
     if isinstance(value, str | bytes | dict) or value is None or value is Ellipsis:
@@ -314,6 +334,10 @@ def _read(flag: Flag, value: object) -> Answer:
         return Answer(flag, text, (text,), text)
     if flag.kind == "score":
         digits = _predictions(flag, value)
+        if digits.ndim == 2:  # a table: a row per model
+            rows = ["".join(_DIGIT_TEXTS[digit] for digit in row) for row in digits]
+            plain = [[int(digit) for digit in row] for row in rows]
+            return Answer(flag, "|".join(rows), ("|".join(rows),), plain, digits)
         text = "".join(_DIGIT_TEXTS[digit] for digit in digits)
         return Answer(flag, text, (text,), [int(digit) for digit in text], digits)
     text = _array_text(flag, value)

@@ -17,7 +17,13 @@ KINDS = ("integer", "float", "string", "array", "score")
 #: The fields a score flag must have, and only a score flag may have.
 SCORE_FIELDS = ("metric", "threshold", "labels")
 #: The metrics a score flag may name (their functions: :data:`checks.judge.METRIC_FUNCTIONS`).
-METRICS = ("accuracy",)
+#: ``gain_over_members``: the answer is a table of predictions, the ensemble's row first, then a
+#: row per member; the score is the ensemble's accuracy minus its best member's (at least 95 %).
+METRICS = ("accuracy", "gain_over_members")
+#: Metrics whose answer is a table of predictions (a row per model), not one row.
+TABLE_METRICS = ("gain_over_members",)
+#: How many members such a table may have after its first row (the ensemble's).
+MEMBER_ROWS = (1, 10)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,13 @@ class Flag:
             return f"a number (it is compared rounded to {self.decimals} decimals)"
         if self.kind == "string":
             return "a string"
+        if self.kind == "score" and self.metric in TABLE_METRICS:
+            label_set = LABEL_SETS[self.labels or ""]
+            return (
+                f"a table of predictions for {label_set.description}: the ensemble's row first, "
+                f"then one row per member ({MEMBER_ROWS[0]} to {MEMBER_ROWS[1]}), each row "
+                f"{label_set.size:,} digit labels ('0' to '9', or 0 to 9)"
+            )
         if self.kind == "score":
             label_set = LABEL_SETS[self.labels or ""]
             also = (

@@ -102,8 +102,15 @@ def command_verify(arguments: argparse.Namespace) -> int:
 def command_release(arguments: argparse.Namespace) -> int:
     """Write notebooks/ and the flag table from the sources, or with --check say if up to date."""
     from checks.authoring.release import MarkerError, NoSolutions, plan_release, release
+    from checks.authoring.speed_budget import release_verdict
 
     root = course_root()
+    if (root / "solutions").is_dir():
+        speed = release_verdict(root)
+        for line in speed.lines:
+            print(line, file=sys.stdout if speed.allowed else sys.stderr)
+        if not speed.allowed:
+            return 1
     if arguments.student_edition:
         return _student_edition(
             root, Path(arguments.student_edition), arguments.with_instructor_guide

@@ -45,9 +45,39 @@ def accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(truth == predicted))
 
 
+#: :func:`gain_over_members` counts a member below this accuracy as this accuracy: a table of
+#: junk rows (a run without the labels) or a "member" made up to lose gains nothing by it.
+MEMBER_FLOOR = 0.95
+
+
+def gain_over_members(truth: np.ndarray, table: np.ndarray) -> float:
+    """How much more accurate an ensemble is than the best of its members, and than 95 %.
+
+    A member is counted at :data:`MEMBER_FLOOR` at least, so the score is above 0 only for an
+    ensemble that beats every member *and* 95 %.
+
+    Parameters
+    ----------
+    truth : numpy.ndarray
+        Labels as whole numbers 0-9.
+    table : numpy.ndarray
+        Predictions, a row per model: the ensemble's first, then each member's.
+
+    Returns
+    -------
+    float
+        The ensemble's accuracy minus its best member's (or 95 %, if more).
+    """
+    best = max(MEMBER_FLOOR, *(accuracy(truth, row) for row in table[1:]))
+    return accuracy(truth, table[0]) - best
+
+
 #: Metric name (:data:`checks.catalogue.METRICS`) -> function of (labels, predictions), both
-#: arrays of whole numbers 0-9.
-METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy}
+#: whole numbers 0-9 (the predictions a table, a row per model, for a table metric).
+METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy,
+    "gain_over_members": gain_over_members,
+}
 if set(METRIC_FUNCTIONS) != set(METRICS):  # an author's error: a metric without its function
     raise RuntimeError(f"metrics {METRICS} and functions {sorted(METRIC_FUNCTIONS)} differ")
 

@@ -5,7 +5,8 @@ test rows whose labels it keeps: a submission (``ImageId,Label``, ImageId 1 to 2
 ``test.csv``'s order) is scored against them. The course does the same from the MNIST files it
 already has: :func:`write_kaggle_files` writes the two CSV files in Kaggle's format, and the
 hidden labels (:func:`kaggle_test_labels`) are computed by ``checks`` when a submission is scored,
-never written to the student's folder.
+never written to the student's folder (in a graded run they are not in the run at all: see
+:func:`kaggle_test_labels`).
 
 The split is a fixed permutation of :func:`checks.mnist.fetch_mnist`'s order (the 60,000 MNIST
 training images, then the 10,000 test images): ``np.random.default_rng(SEED).permutation(70000)``,
@@ -88,6 +89,11 @@ def split() -> tuple[np.ndarray, np.ndarray]:
 
 def kaggle_test_labels(data_dir: str | os.PathLike[str] | None = None) -> np.ndarray:
     """The hidden labels of ``test.csv``: the digit of ImageId 1, 2, ..., 28,000.
+
+    Computed from the MNIST files this machine has, to score a self-check: on a student's
+    machine MNIST is public, so they are within reach and the self-check trusts the student. In
+    a graded run the MNIST files are the grader's dealing (:mod:`checks.grading.withheld`): these
+    images' labels there are decoys, and the grader scores the predictions outside the run.
 
     Parameters
     ----------

@@ -26,6 +26,9 @@ DRAW_PAGE = Path(BOOK) / "draw_a_digit.md"
 VARIANT_SET = Path(SOLUTIONS) / "variants.toml"
 #: Where the book build writes the draw page's scripts (as ``_config.yml`` lists it).
 DRAW_PAGE_ASSETS = f"{BUILD}/draw_page"
+#: The speed budget's measurements: the latest `make bench`, and the recorded table (committed).
+BENCH_LATEST = Path(BUILD) / "bench.json"
+BENCH_RECORD = Path("benchmarks") / "timings.json"
 
 _CHAPTER_FILE = re.compile(r"^(?P<chapter>\d{2})_\w+$")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import math
 import os
 import warnings
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
 
 DATA_DIR_VARIABLE = "MNIST_DATA_DIR"
 CACHE_DIR_VARIABLE = "MNIST_CACHE_DIR"
+#: A data folder may hold, beside the four files, this manifest of their SHA-256 digests:
+#: ``{"withheld": "mnist_test", "sha256": {"train_images": "...", ...}}``. The grader writes it
+#: when it deals MNIST for a run with some labels withheld (:mod:`checks.grading.withheld`); the
+#: files are then verified against it instead of the original digests.
+DEALT_MANIFEST = "dealt.json"
 N_TRAIN, N_TEST, N_PIXELS = 60_000, 10_000, 28 * 28
 
 
@@ -214,7 +220,8 @@ def _raw_mnist(data_dir: str | os.PathLike[str] | None) -> tuple[dict[str, bytes
     if chosen is not None:
         raw = read_idx_folder(Path(chosen).expanduser())
         source = f"IDX files in {_shown(Path(chosen))}"
-        _write_cache_quietly(raw)
+        if not (Path(chosen).expanduser() / DEALT_MANIFEST).is_file():  # never cache a dealing
+            _write_cache_quietly(raw)
     elif (cached := _read_cache()) is not None:
         raw, source = cached, f"the local cache in {_shown(cache_dir())}"
     else:
@@ -242,9 +249,23 @@ def read_idx_folder(folder: Path) -> dict[str, bytes]:
             f"{DATA_DIR_VARIABLE} / data_dir points to {folder}, which is not a folder. "
             + HOW_TO_GET_MNIST
         )
+    digests = _dealt_digests(folder)
     return {
-        key: _read_verified(_find_idx_file(folder, spec), spec) for key, spec in IDX_FILES.items()
+        key: _read_verified(_find_idx_file(folder, spec), spec, digests.get(key))
+        for key, spec in IDX_FILES.items()
     }
+
+
+def _dealt_digests(folder: Path) -> dict[str, str]:
+    """The digests a grader's manifest (:data:`DEALT_MANIFEST`) declares, or none."""
+    path = folder / DEALT_MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        declared = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+        return {key: str(declared[key]) for key in IDX_FILES}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CorruptMnistFile(f"{path} is not a manifest of the four files ({error})") from error
 
 
 def _find_idx_file(folder: Path, spec: IdxFile) -> Path:
@@ -291,7 +312,7 @@ def _read_bounded(stream: BinaryIO, path: Path, spec: IdxFile) -> bytes:
     return header + body
 
 
-def _read_verified(path: Path, spec: IdxFile) -> bytes:
+def _read_verified(path: Path, spec: IdxFile, sha256: str | None = None) -> bytes:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as stream:
@@ -305,10 +326,11 @@ def _read_verified(path: Path, spec: IdxFile) -> bytes:
             "Download it again from the original MNIST distribution."
         ) from error
     digest = hashlib.sha256(content).hexdigest()
-    if digest != spec.sha256:
+    expected = sha256 or spec.sha256
+    if digest != expected:
         raise CorruptMnistFile(
             f"{path} is not the original {spec.name}: its SHA-256 is {digest}, expected "
-            f"{spec.sha256} ({len(content):,} bytes read). It is truncated, corrupt or another "
+            f"{expected} ({len(content):,} bytes read). It is truncated, corrupt or another "
             "data set; download it again."
         )
     return content

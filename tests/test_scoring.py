@@ -334,3 +334,40 @@ def test_grade_folder_judges_score_flags_in_its_own_process(tmp_path, truth, mni
     assert {name: rows[name]["status"] for name in CASES} == dict.fromkeys(CASES, "ok")
     earned = {name: int(rows[name][FLAG.id]) for name in CASES}
     assert earned == {"right": get_flag(FLAG.id).points, "wrong": 0, "short": 0, "hostile": 0}
+
+
+# --- A table of predictions: an ensemble against its members (flag 8.3) ----------------------
+
+TABLE_FLAG = next(flag for flag in SCORE_FLAGS if flag.metric == "gain_over_members")
+
+
+def test_an_ensemble_that_beats_every_member_and_95_percent_captures_the_table_flag(truth):
+    ensemble, members = with_errors(truth, 200), [with_errors(truth, 300), with_errors(truth, 250)]
+    outcome = judge(TABLE_FLAG.id, [ensemble, *members])
+    assert outcome.status == CORRECT and "gain_over_members 0.0050" in outcome.detail.lower()
+    assert judge(TABLE_FLAG.id, [ensemble, with_errors(truth, 150)]).status != CORRECT
+    assert judge(TABLE_FLAG.id, [ensemble, ensemble]).status != CORRECT  # no better
+    junk = np.random.default_rng(0).integers(0, 10, len(truth))
+    junk_table = [junk, (junk + 1) % 10]  # beats a worse "member", not 95 %
+    assert judge(TABLE_FLAG.id, junk_table).status != CORRECT
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "one row",
+        [np.zeros(10_000, int)],  # the ensemble alone
+        [np.zeros(9_999, int)] * 2,
+        [np.zeros(10_000, int)] * 12,  # more than ten members
+        [np.full(10_000, 11)] * 2,
+    ],
+)
+def test_a_table_of_the_wrong_shape_or_entries_is_refused_in_a_line(table):
+    with pytest.raises(BadAnswer, match="a table of predictions"):
+        canonical(TABLE_FLAG, table)
+
+
+def test_a_table_is_recorded_as_rows_of_digits(truth):
+    plain = plain_value(TABLE_FLAG, [truth, with_errors(truth, 1)])
+    assert len(plain) == 2 and plain[0] == truth.astype(int).tolist()
+    assert canonical(TABLE_FLAG, plain) == canonical(TABLE_FLAG, [truth, with_errors(truth, 1)])

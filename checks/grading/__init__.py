@@ -16,6 +16,9 @@
   and the solutions' hashed answers under a variant;
 - :mod:`~checks.grading.contained_run`: one submission run afresh, in a folder of its own,
   with limits;
+- :mod:`~checks.grading.withheld`: MNIST dealt for a chapter's runs with its score flags'
+  labels withheld, kept by the grader to score the recorded predictions;
+  :mod:`~checks.grading.literals`: a submission's large literals (a label table?) named;
 - :mod:`~checks.grading.judging`: each flag's verdict from what the kernel recorded, by the
   judge :func:`checks.check` uses (:mod:`checks.judge`);
 - :mod:`~checks.grading.status`: the statuses and verdicts;

@@ -43,6 +43,7 @@ from checks.grading.status import RunStatus
 from checks.grading.step import Bench, course_keys, grade_submission, trusted_machine, unrunnable
 from checks.grading.submissions import Submission
 from checks.grading.trust import UntrustedInstallation
+from checks.grading.withheld import prepare_withheld
 
 # A task whose worker dies is re-run by the scheduler; past this many lost workers it fails.
 RETRIES = 2
@@ -110,7 +111,8 @@ def _worker_setup(isolation: str) -> Bench | str:
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     mnist_dir = prepare_mnist(scratch / "mnist", report=lambda message: None)
     keys, mistakes = course_keys()
-    return Bench(verified, contained, keys, mistakes, mnist_dir)
+    withheld = prepare_withheld(mnist_dir, scratch / "withheld")
+    return Bench(verified, contained, keys, mistakes, mnist_dir, withheld)
 
 
 def _threads_per_run() -> int:

@@ -17,7 +17,8 @@ from checks.grading.judging import Grade
 from checks.grading.shown import shown_name
 
 FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status", "isolation")
-TRAILING_COLUMNS = ("total", "possible", "seconds")
+#: ``notes``: what to read in the submission's code (a large literal: a label table?).
+TRAILING_COLUMNS = ("total", "possible", "seconds", "notes")
 #: ``mistake 2.1``: the column of the declared mistake a wrong answer to flag 2.1 matched.
 MISTAKE_PREFIX = "mistake "
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection").
@@ -53,6 +54,7 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
             }
         )
         row.update(total=grade.total, possible=grade.possible, seconds=round(grade.seconds, 1))
+        row.update(notes=neutralised(grade.notes))
         rows.append(row)
     return rows
 

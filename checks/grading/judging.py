@@ -49,6 +49,9 @@ class Grade:
     detail: str = ""  # for a grader error: what went wrong
     isolation: str = ""  # how the runs were contained: "bubblewrap", "unshare", "none"
     variant_only: bool = False  # one run, under the variant, judged against the solution there
+    #: What the instructor should read in the submission's code: its large literals (a label
+    #: table?), from :func:`checks.grading.literals.literals_note`.
+    notes: str = ""
 
     @property
     def chapter(self) -> int | None:

@@ -45,6 +45,7 @@ from checks.grading.step import Bench, course_keys, grade_submission, trusted_ma
 from checks.grading.submissions import Submission, SubmissionsError, find_submissions
 from checks.grading.trust import UntrustedInstallation, verify_installation
 from checks.grading.variants import prepare_variants
+from checks.grading.withheld import prepare_withheld
 from checks.layout import (
     chapter_notebooks,
     course_notebooks,
@@ -320,7 +321,8 @@ def grade_folder(
             mnist_dir = prepare_mnist(Path(scratch) / "mnist", report)
         except MnistError as error:
             raise GradingInputError(str(error)) from error
-        bench = Bench(verified, contained, keys, mistakes, mnist_dir)
+        withheld = prepare_withheld(mnist_dir, Path(scratch) / "withheld")
+        bench = Bench(verified, contained, keys, mistakes, mnist_dir, withheld)
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
         grades = _grade_into(out, found, settings, bench, progress_bar)
     write_gradebook(out, grades)  # even with no row graded, the gradebook is written

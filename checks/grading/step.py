@@ -11,20 +11,25 @@ what it is judged against here (:func:`standard`, :func:`variant_standard`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
 from checks.authoring.solution_runs import solution_seconds
 from checks.catalogue import Flag, chapter_flags
 from checks.grading.contained_run import Run, run_submission
 from checks.grading.judging import FlagGrade, Grade, judge_flag
+from checks.grading.literals import literals_note
 from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
 from checks.grading.submissions import Submission
 from checks.grading.trust import verify_installation
 from checks.grading.variant_keys import VariantKeys
+from checks.grading.withheld import Withheld, chapter_label_set
 from checks.judge import Standard
 from checks.running.isolation import Isolation
 from checks.running.isolation import choose as choose_isolation
@@ -51,6 +56,14 @@ class Bench:
     #: is told so (not under a variant only: they are the default parameters' values).
     mistakes: dict[str, list[Mistake]]
     mnist_dir: Path
+    #: MNIST dealt with each label set's labels withheld (:mod:`checks.grading.withheld`): a
+    #: chapter with score flags runs on its label set's dealing, scored against its kept labels.
+    withheld: dict[str, Withheld] = field(default_factory=dict)
+
+    def data_for(self, chapter: int) -> tuple[Path, Withheld | None]:
+        """The MNIST folder a chapter's runs get, and the dealing it is (None: the original)."""
+        dealt = self.withheld.get(chapter_label_set(chapter) or "")
+        return (self.mnist_dir, None) if dealt is None else (dealt.folder, dealt)
 
 
 def trusted_machine(isolation: str) -> tuple[str, Isolation]:
@@ -169,7 +182,10 @@ def score_bar(flag: Flag, solution_score: float | None = None) -> float:
 
 
 def standard(
-    flag: Flag, keys: dict[str, AnswerKey], mistakes: dict[str, list[Mistake]]
+    flag: Flag,
+    keys: dict[str, AnswerKey],
+    mistakes: dict[str, list[Mistake]],
+    withheld: Withheld | None = None,
 ) -> Standard:
     """What a flag's answer as submitted is judged against: its key and mistakes, or its bar.
 
@@ -181,6 +197,8 @@ def standard(
         The answer keys by flag id (a flag without one: nothing is right).
     mistakes : dict of str to list of Mistake
         The declared mistakes by flag id.
+    withheld : Withheld, optional
+        The dealing the run got: a score flag is scored against its kept labels.
 
     Returns
     -------
@@ -188,11 +206,20 @@ def standard(
         A score flag's threshold and labels, or the flag's key and declared mistakes.
     """
     if flag.kind == "score":
-        return Standard(bar=score_bar(flag), labels=loader(flag.labels or ""))
+        return Standard(bar=score_bar(flag), labels=_labels(flag, withheld))
     return Standard(key=keys.get(flag.id), mistakes=tuple(mistakes.get(flag.id, [])))
 
 
-def variant_standard(flag: Flag, variant: VariantKeys) -> Standard | None:
+def _labels(flag: Flag, withheld: Withheld | None) -> Callable[[], np.ndarray]:
+    """A score flag's labels: those the grader kept from the run's dealing, else MNIST's own."""
+    if withheld is not None and withheld.label_set == flag.labels:
+        return withheld.loader()
+    return loader(flag.labels or "")
+
+
+def variant_standard(
+    flag: Flag, variant: VariantKeys, withheld: Withheld | None = None
+) -> Standard | None:
     """What a flag's answer under the variant is judged against (the solution's, there).
 
     Parameters
@@ -201,6 +228,8 @@ def variant_standard(flag: Flag, variant: VariantKeys) -> Standard | None:
         The flag.
     variant : VariantKeys
         The solution's hashed answers (and scores) under the variant.
+    withheld : Withheld, optional
+        The dealing the run got: a score flag is scored against its kept labels.
 
     Returns
     -------
@@ -214,7 +243,7 @@ def variant_standard(flag: Flag, variant: VariantKeys) -> Standard | None:
     solution_score = variant.scores.get(flag.id)
     if solution_score is None:
         return None
-    return Standard(bar=score_bar(flag, solution_score), labels=loader(flag.labels or ""))
+    return Standard(bar=score_bar(flag, solution_score), labels=_labels(flag, withheld))
 
 
 def grade_submission(submission: Submission, settings: Settings, bench: Bench) -> Grade:
@@ -247,9 +276,10 @@ def grade_submission(submission: Submission, settings: Settings, bench: Bench) -
     variant = settings.variants.get(submission.chapter)
     if settings.variant_only and variant is not None:
         return _grade_under_variant_only(submission, settings, bench, variant)
-    run = run_submission(submission, bench.mnist_dir, limits, None, bench.isolation)
+    mnist_dir, withheld = bench.data_for(submission.chapter)
+    run = run_submission(submission, mnist_dir, limits, None, bench.isolation)
     variant_run = (
-        run_submission(submission, bench.mnist_dir, limits, variant.parameters, bench.isolation)
+        run_submission(submission, mnist_dir, limits, variant.parameters, bench.isolation)
         if variant
         else None
     )
@@ -257,9 +287,9 @@ def grade_submission(submission: Submission, settings: Settings, bench: Bench) -
         judge_flag(
             flag,
             run.answers.get(flag.id, []),
-            standard(flag, bench.keys, bench.mistakes),
+            standard(flag, bench.keys, bench.mistakes, withheld),
             variant_run.answers.get(flag.id, []) if variant_run else None,
-            variant_standard(flag, variant) if variant else None,
+            variant_standard(flag, variant, withheld) if variant else None,
         )
         for flag in chapter_flags(submission.chapter)
     ]
@@ -281,11 +311,12 @@ def _grade_under_variant_only(
 ) -> Grade:
     """One run, under the variant, judged against the solution under the same parameters."""
     assert submission.chapter is not None
+    mnist_dir, withheld = bench.data_for(submission.chapter)
     run = run_submission(
-        submission, bench.mnist_dir, settings.limits, variant.parameters, bench.isolation
+        submission, mnist_dir, settings.limits, variant.parameters, bench.isolation
     )
     grades = [
-        judge_flag(flag, run.answers.get(flag.id, []), variant_standard(flag, variant))
+        judge_flag(flag, run.answers.get(flag.id, []), variant_standard(flag, variant, withheld))
         for flag in chapter_flags(submission.chapter)
     ]
     return _row(submission, run, grades, bench, variant_only=True)
@@ -296,4 +327,5 @@ def _row(
 ) -> Grade:
     """The gradebook row of a run: its status, first error, seconds and flags (and ``more``)."""
     more.setdefault("seconds", run.seconds)
+    more.setdefault("notes", literals_note(submission.path))
     return Grade(submission, run.status, grades, run.error, isolation=bench.isolation.mode, **more)

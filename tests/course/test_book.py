@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,7 +14,7 @@ from conftest import BUILD, ROOT, answer_leaks, make_book
 from checks.authoring.release import BEGIN, END, LINE_MARK
 
 CHAPTERS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
-BOOK_PAGES = ["intro", "getting_started", "flags", "flag_table", "instructors"]
+BOOK_PAGES = ["intro", "getting_started", "flags", "timings", "flag_table", "instructors"]
 SCREENSHOTS = BUILD / "screenshots"
 
 
@@ -70,6 +71,26 @@ def test_every_chapter_and_page_is_built(built_book):
         assert (built_book / "notebooks" / f"{chapter}.html").is_file()
     for page in BOOK_PAGES:
         assert (built_book / "book" / f"{page}.html").is_file()
+
+
+def test_the_timings_page_gives_every_chapter_its_time(built_book):
+    text = page_text(built_book / "book" / "timings.html")
+    for chapter in CHAPTERS:
+        # myst-nb's execution table: the chapter, when it ran, how long (seconds), whether it ran.
+        row = re.search(
+            rf"{chapter}\s+\S+ \S+\s+(?:cache|force)\s+(?P<seconds>\d+\.\d+)\s+✅", text
+        )
+        assert row, f"{chapter} has no timing on the page: {text[:2000]}"
+        assert float(row["seconds"]) > 0
+
+
+def test_a_progress_bar_is_one_output_in_the_book(built_book):
+    """tqdm redraws its bar after a carriage return: the book shows its last state only."""
+    text = page_text(built_book / "notebooks" / "09_neural_networks.html")
+    for bar in ("MLP epochs", "CNN epochs"):
+        states = re.findall(rf"{bar}:\s+\d+%", text)
+        assert len(states) == 1, f"{bar}: {states}"
+        assert f"{bar}: 100%" in text
 
 
 def solution_lines() -> list[str]:
