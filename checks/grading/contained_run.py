@@ -2,8 +2,8 @@
 
 A run happens in a temporary folder of its own: a copy of the submission, a copy of the MNIST
 files, a fresh progress store and ``HOME``, an environment that carries nothing else of the
-grader's, a per-cell and a per-notebook time limit and a memory limit
-(:mod:`checks.running.limits`). The kernel records every value it checks
+grader's, a per-cell and a per-notebook time limit, and limits on what its processes may use,
+each and together (:mod:`checks.running.limits`, :mod:`checks.running.confinement`). The kernel records every value it checks
 (:mod:`checks.recording`); what the notebook prints is ignored.
 """
 
@@ -181,7 +181,10 @@ def run_submission(
 
     With an ``isolation`` that isolates, the run also gets namespaces of its own: it sees
     nothing of the machine but the system, Python, the ``checks`` package (read-only) and its
-    folder, has no network, and every process it started dies with it.
+    folder, has no network, and every process it started dies with it. Whatever the isolation,
+    the run is held to ``limits`` as a whole where this machine allows
+    (:func:`~checks.running.confinement.confined_space`: its own control groups, a disk of its
+    own, an unprivileged uid), and its folder is removed afterwards at any depth.
     """
     started = time.perf_counter()
     marker = new_marker()
