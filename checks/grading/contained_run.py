@@ -3,8 +3,9 @@
 A run happens in a temporary folder of its own: a copy of the submission, a copy of the MNIST
 files, a fresh progress store and ``HOME``, an environment that carries nothing else of the
 grader's, a per-cell and a per-notebook time limit, and limits on what its processes may use,
-each and together (:mod:`checks.running.limits`, :mod:`checks.running.confinement`). The kernel records every value it checks
-(:mod:`checks.recording`); what the notebook prints is ignored.
+each and together (:mod:`checks.running.limits`, :mod:`checks.running.confinement`). The
+kernel records every value it checks (:mod:`checks.recording`); what the notebook prints is
+ignored.
 """
 
 from __future__ import annotations
