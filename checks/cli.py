@@ -233,6 +233,9 @@ def command_grade(arguments: argparse.Namespace) -> int:
                 cell_timeout=arguments.cell_timeout,
                 timeout=arguments.timeout,
                 memory=int(arguments.memory * GIB),
+                processes=arguments.processes,
+                run_memory=int(arguments.run_memory * GIB),
+                disk=int(arguments.disk * GIB),
             ),
             solutions=arguments.solutions,
             cache_dir=arguments.cache_dir,
@@ -337,13 +340,34 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
         "--cell-timeout", type=_positive(int), default=300, help="seconds per cell (default: 300)"
     )
     grade.add_argument(
-        "--timeout", type=_positive(int), default=1800, help="seconds per run (default: 1800)"
+        "--timeout",
+        type=_positive(int),
+        default=None,
+        help="seconds per run (default: 5 times the chapter's solution, at least 300)",
     )
     grade.add_argument(
         "--memory",
         type=_positive(float),
         default=4.0,
         help="GiB of address space per kernel process (default: 4)",
+    )
+    grade.add_argument(
+        "--processes",
+        type=_positive(int),
+        default=256,
+        help="processes and threads per run (default: 256)",
+    )
+    grade.add_argument(
+        "--run-memory",
+        type=_positive(float),
+        default=6.0,
+        help="GiB of memory per run, its processes and files in memory together (default: 6)",
+    )
+    grade.add_argument(
+        "--disk",
+        type=_positive(float),
+        default=2.0,
+        help="GiB a run may write in its folder (default: 2)",
     )
     grade.add_argument("--solutions", help="solution notebooks, for variants (default: solutions/)")
     grade.add_argument(

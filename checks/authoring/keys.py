@@ -25,7 +25,12 @@ from checks.answer_keys import (
     load_mistakes,
     make_key,
 )
-from checks.authoring.solution_runs import SolutionFailed, one_answer_per_flag, run_solution
+from checks.authoring.solution_runs import (
+    SolutionFailed,
+    one_answer_per_flag,
+    record_solution_seconds,
+    run_solution,
+)
 from checks.canonical import BadAnswer, candidates
 from checks.catalogue import UnknownFlag, flags, get_flag
 from checks.files import atomic_write_text
@@ -43,10 +48,12 @@ def execute_solutions(
     *,
     env: dict[str, str] | None = None,
     report: Callable[[str], None] = print,
+    seconds: dict[str, float] | None = None,
 ) -> tuple[list[RecordedAnswer], list[RecordedMistake]]:
     """Run each solution notebook in a folder of ``workdir``; return its answers and mistakes.
 
-    Raises :class:`~checks.authoring.solution_runs.SolutionFailed` if one fails.
+    ``seconds``, if given, receives each notebook's run time by its name's stem. Raises
+    :class:`~checks.authoring.solution_runs.SolutionFailed` if one fails.
     """
     records: list[RecordedAnswer] = []
     mistakes: list[RecordedMistake] = []
@@ -55,7 +62,10 @@ def execute_solutions(
         report(f"Executing {notebook.name} ...")
         records += run_solution(notebook, workdir / notebook.stem, env=env)
         mistakes += read_mistakes(workdir / notebook.stem / MISTAKES_FILE)
-        report(f"  done in {time.perf_counter() - started:.0f} s")
+        took = time.perf_counter() - started
+        if seconds is not None:
+            seconds[notebook.stem] = took
+        report(f"  done in {took:.0f} s")
     return records, mistakes
 
 
@@ -198,8 +208,9 @@ def regenerate_keys(
     ]
     if not notebooks:
         raise SolutionFailed(f"no course notebooks (NN_name.ipynb) in {solutions_dir}")
+    took: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="checks-keys-") as scratch:
-        records, declared = execute_solutions(notebooks, Path(scratch), report=report)
+        records, declared = execute_solutions(notebooks, Path(scratch), report=report, seconds=took)
         expected = [f.id for f in flags().values() if chapters is None or f.chapter in chapters]
         answers = one_answer_per_flag(records, expected)
     path = keys_path()
@@ -212,6 +223,12 @@ def regenerate_keys(
     keys = build_keys(answers, existing, chapters)
     mistakes = build_mistakes(declared, answers, existing_mistakes, chapters)
     atomic_write_text(path, dump_keys(keys, mistakes))
+    by_stem = {
+        notebook.stem: chapter for chapter, notebook in chapter_notebooks(solutions_dir).items()
+    }
+    record_solution_seconds(
+        {by_stem[stem]: value for stem, value in took.items() if stem in by_stem}
+    )
     load_keys.cache_clear()
     load_mistakes.cache_clear()
     report(

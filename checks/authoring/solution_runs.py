@@ -1,17 +1,45 @@
 """Run a solution notebook and take its answers: exactly one per flag, computed, never typed.
 
 Both the answer keys (:mod:`checks.authoring.keys`) and the grader's variants
-(:mod:`checks.grading.variants`) get their answers this way.
+(:mod:`checks.grading.variants`) get their answers this way. Regenerating the keys also records
+how long each solution took (:data:`SECONDS_FILE`): the grader's time limit per run is a
+multiple of it (:func:`checks.grading.step.run_timeout`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from checks.canonical import BadAnswer
+from checks.files import atomic_write_text
 from checks.recording import RECORD_FILE, RecordedAnswer, read_records, recording_env
 from checks.running.execute import run_notebook
+
+SECONDS_FILE = Path(__file__).resolve().parent.parent / "solution_seconds.json"
+"""Each chapter's solution run time in seconds, measured when the keys were last made."""
+
+
+def solution_seconds(path: Path = SECONDS_FILE) -> dict[int, float]:
+    """The measured run time of each chapter's solution, in seconds (empty if none recorded)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(chapter): float(seconds) for chapter, seconds in data["seconds"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def record_solution_seconds(seconds: Mapping[int, float], path: Path = SECONDS_FILE) -> None:
+    """Record the run times of the solutions just run, keeping the other chapters' figures."""
+    merged = {**solution_seconds(path), **seconds}
+    data = {
+        "comment": "Written by `python -m checks keys`: each chapter's solution run time (s), "
+        "measured on the machine that made the keys. The grader's time limit per run is a "
+        "multiple of it.",
+        "seconds": {str(chapter): round(merged[chapter], 1) for chapter in sorted(merged)},
+    }
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 class SolutionFailed(RuntimeError):

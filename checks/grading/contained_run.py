@@ -2,17 +2,15 @@
 
 A run happens in a temporary folder of its own: a copy of the submission, a copy of the MNIST
 files, a fresh progress store and ``HOME``, an environment that carries nothing else of the
-grader's, a per-cell and a per-notebook time limit and a memory limit
-(:mod:`checks.running.limits`). The kernel records every value it checks
-(:mod:`checks.recording`); what the notebook prints is ignored.
+grader's, a per-cell and a per-notebook time limit, and limits on what its processes may use,
+each and together (:mod:`checks.running.limits`, :mod:`checks.running.confinement`). The
+kernel records every value it checks (:mod:`checks.recording`); what the notebook prints is
+ignored.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +21,14 @@ import nbformat
 from checks.files import read_regular_file
 from checks.grading.parameters import tag_parameters_cell
 from checks.grading.status import CellError, RunStatus
-from checks.grading.submissions import MAX_NOTEBOOK_BYTES, Submission
+from checks.grading.submissions import FOLDER_LIMITS, MAX_NOTEBOOK_BYTES, Submission
 from checks.mnist import CACHE_DIR_VARIABLE, DATA_DIR_VARIABLE, IDX_FILES, read_idx_folder
 from checks.recording import RECORD_FILE, read_records, recording_env
+from checks.running.confinement import confined_space, hand_over, out_of_memory
 from checks.running.execute import Execution, run_notebook
 from checks.running.isolation import Isolation
 from checks.running.limits import MARKER_VARIABLE, Limits, kill_marked, new_marker
+from checks.running.tree import copy_file, copy_tree, refusal
 
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
 
@@ -64,33 +64,45 @@ def kernel_environment(workdir: Path, notebook_name: str, marker: str, threads: 
     }
 
 
-def _links_and_special_files(folder: str, names: list[str]) -> list[str]:
-    """The entries of ``folder`` a copy leaves out: links, pipes, sockets, devices.
-
-    A link could point at anything of the grader's.
-    """
-    left_out = []
-    for name in names:
-        mode = os.lstat(os.path.join(folder, name)).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            left_out.append(name)
-    return left_out
+class TooBig(ValueError):
+    """A student folder is too deep or too big to copy for a run (the message says which)."""
 
 
 def copy_submission(submission: Submission, workdir: Path, mnist_dir: Path) -> Path:
-    """Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
+    r"""Copy the submission (its student folder, or the file alone) and MNIST into ``workdir``.
 
-    A student folder is copied without its links and special files.
+    A student folder is measured first (:data:`~checks.grading.submissions.FOLDER_LIMITS`) and
+    refused with :class:`TooBig` past it; it is copied without its links and special files, a
+    sparse file with its holes kept. A notebook whose name is not UTF-8 runs under a name that
+    is (``ma\xefs.ipynb`` → ``ma_xefs.ipynb``), at the top of the copy.
     """
     assert submission.path is not None
     target = workdir / "submission"
     if submission.folder is not None:
-        shutil.copytree(submission.folder, target, ignore=_links_and_special_files)
+        too_big = refusal(submission.folder, FOLDER_LIMITS)
+        if too_big is not None:
+            raise TooBig(too_big)
+        copy_tree(submission.folder, target)
     else:
         target.mkdir()
-        shutil.copy2(submission.path, target / submission.path.name)
-    shutil.copytree(mnist_dir, workdir / "mnist")
-    return target / submission.name
+        copy_file(submission.path, target / submission.path.name)
+    copy_tree(mnist_dir, workdir / "mnist")
+    notebook = target / submission.name
+    if not _is_utf8(str(notebook)):  # papermill writes its path into the notebook, as UTF-8
+        safe = target / os.fsencode(notebook.name).decode("utf-8", "backslashreplace").replace(
+            "\\", "_"
+        )
+        os.replace(notebook, safe)
+        notebook = safe
+    return notebook
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8, kept by Python as surrogates
+        return False
+    return True
 
 
 def _code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -170,16 +182,25 @@ def run_submission(
 
     With an ``isolation`` that isolates, the run also gets namespaces of its own: it sees
     nothing of the machine but the system, Python, the ``checks`` package (read-only) and its
-    folder, has no network, and every process it started dies with it.
+    folder, has no network, and every process it started dies with it. Whatever the isolation,
+    the run is held to ``limits`` as a whole where this machine allows
+    (:func:`~checks.running.confinement.confined_space`: its own control groups, a disk of its
+    own, an unprivileged uid), and its folder is removed afterwards at any depth.
     """
     started = time.perf_counter()
     marker = new_marker()
-    with tempfile.TemporaryDirectory(prefix="checks-grade-", ignore_cleanup_errors=True) as scratch:
-        workdir = Path(scratch)
-        notebook = copy_submission(submission, workdir, mnist_dir)
+    contained = isolation is not None and isolation.isolated
+    with confined_space(limits, isolated=contained) as space:
+        workdir = space.folder
+        try:
+            notebook = copy_submission(submission, workdir, mnist_dir)
+        except TooBig as error:
+            refused = CellError(0, "TooBig", str(error), "")
+            return Run(RunStatus.REFUSED_SIZE, refused, {}, time.perf_counter() - started)
         if parameters:
             tag_parameters_cell(notebook, set(parameters))
         env = kernel_environment(workdir, notebook.name, marker, limits.threads)
+        hand_over(workdir, space.outside.uid)
         try:
             execution = run_notebook(
                 notebook,
@@ -189,13 +210,16 @@ def run_submission(
                 inherit_env=False,
                 cell_timeout=limits.cell_timeout,
                 timeout=limits.timeout,
-                memory_limit=limits.memory,
                 isolation=isolation,
                 workdir=workdir,
+                limits=limits,
+                space=space,
             )
         finally:
             kill_marked(marker)
         status, error = first_error(execution)
+        if status is RunStatus.ERROR and out_of_memory(space):  # killed in its memory group
+            status = RunStatus.MEMORY
         answers = answers_by_flag(workdir / RECORD_FILE)
     return Run(status, error, answers, time.perf_counter() - started)
 

@@ -3,7 +3,10 @@
 Feedback says which flags earned points and which did not, with the flag's hint (or, for a wrong
 answer that is one of the flag's declared mistakes, that mistake's hint, in the words
 :func:`checks.check` uses) and the first error; it never contains a right answer (the grader has
-none in plain text: it only knows hashes). Pages are written atomically.
+none in plain text: it only knows hashes). Pages are written atomically. Everything the
+submission controls (its names, its cells' first lines, exception names and messages) is escaped
+(:func:`~checks.grading.shown.markdown_text`): it shows as text, never as a table line, a status
+or a script.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ from pathlib import Path
 
 from checks.files import atomic_write_text
 from checks.grading.judging import Grade
+from checks.grading.shown import markdown_text
 from checks.grading.status import CellError, RunStatus, Verdict
 from checks.outcome import verdict_text
 
 
 def _describe_error(error: CellError) -> str:
     where = f"code cell {error.cell}" if error.cell else "the notebook"
-    start = f" (it starts `{error.source}`)" if error.source else ""
-    return f"{where}{start}: **{error.name}**: {error.message}"
+    start = f" (it starts with: {markdown_text(error.source, 80)})" if error.source else ""
+    return (
+        f"{where}{start}: **{markdown_text(error.name, 80)}**: {markdown_text(error.message, 300)}"
+    )
 
 
 def _notebook_section(grade: Grade) -> list[str]:
-    title = grade.submission.name or "(no notebook)"
+    title = markdown_text(grade.submission.name) if grade.submission.name else "(no notebook)"
     lines = [f"## {title}", ""]
     if not grade.flags:
         explanation = {
@@ -33,7 +39,7 @@ def _notebook_section(grade: Grade) -> list[str]:
             "(is it the .ipynb file, saved from JupyterLab or Colab?), so it could not be graded.",
             RunStatus.NOT_A_COURSE_NOTEBOOK: "This notebook has none of the course's flag cells, "
             "so it could not be matched to a chapter.",
-        }.get(grade.status, f"It could not be graded ({grade.status_text}).")
+        }.get(grade.status, f"It could not be graded ({markdown_text(grade.status_text)}).")
         return [*lines, explanation, ""]
     if grade.variant_only:
         how = (
@@ -68,14 +74,15 @@ def _notebook_section(grade: Grade) -> list[str]:
     lines.append("")
     if grade.error is not None:
         lines += [
-            f"**Status: {grade.status_text}.** First error, in {_describe_error(grade.error)}",
+            f"**Status: {markdown_text(grade.status_text)}.** "
+            f"First error, in {_describe_error(grade.error)}",
             "",
         ]
     if grade.variant_error is not None and grade.variant_status_text != grade.status_text:
         cell = f"code cell {grade.variant_error.cell}" if grade.variant_error.cell else "a cell"
         lines += [
             f"With other parameter values, the run stopped at {cell} "
-            f"(**{grade.variant_error.name}**).",
+            f"(**{markdown_text(grade.variant_error.name, 80)}**).",
             "",
         ]
     return lines
@@ -83,7 +90,7 @@ def _notebook_section(grade: Grade) -> list[str]:
 
 def feedback_page(student: str, grades: list[Grade]) -> str:
     """The Markdown feedback for one student: every notebook, every flag, never an answer."""
-    lines = [f"# Feedback for {student}", ""]
+    lines = [f"# Feedback for {markdown_text(student)}", ""]
     total = sum(grade.total for grade in grades)
     possible = sum(grade.possible for grade in grades)
     lines += [f"**{total} / {possible} points** in all.", ""]
@@ -107,6 +114,11 @@ def write_feedback(folder: Path, grades: list[Grade]) -> list[Path]:
         path = folder / feedback_file_name(student)
         while path in written:
             path = path.with_name(path.stem + "_" + path.suffix)
-        atomic_write_text(path, feedback_page(student, by_student[student]))
+        try:
+            page = feedback_page(student, by_student[student])
+        except Exception as error:  # one student's page never stops the others'
+            reason = markdown_text(str(error), 300)
+            page = f"# Feedback for {markdown_text(student)}\n\nNo feedback: {reason}\n"
+        atomic_write_text(path, page)
         written.append(path)
     return written

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from checks.catalogue import flags
 from checks.files import atomic_write_text
 from checks.grading.judging import Grade
+from checks.grading.shown import shown_name
 
 FIXED_COLUMNS = ("student", "notebook", "chapter", "status", "variant_status", "isolation")
 #: ``notes``: what to read in the submission's code (a large literal: a label table?).
@@ -58,9 +60,11 @@ def gradebook_rows(grades: list[Grade]) -> list[dict[str, object]]:
 
 
 def write_rows(path: Path, columns: list[str], rows: list[dict[str, object]]) -> None:
-    """Write a CSV of ``rows`` under ``columns`` atomically: readers see the old file or the new.
+    r"""Write a CSV of ``rows`` under ``columns`` atomically: readers see the old file or the new.
 
-    Text is always quoted, so a line break in a name cannot split a row.
+    Text is always quoted, so a line break in a name cannot split a row, and shown as
+    :func:`~checks.grading.shown.shown_name` shows it: a name that is not UTF-8 (kept by Python
+    with ``surrogateescape``) is written ``caf\xe9``, not refused.
 
     Parameters
     ----------
@@ -80,7 +84,10 @@ def write_rows(path: Path, columns: list[str], rows: list[dict[str, object]]) ->
         quoting=csv.QUOTE_NONNUMERIC,
     )
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(
+        {key: shown_name(value) if isinstance(value, str) else value for key, value in row.items()}
+        for row in rows
+    )
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -88,3 +95,36 @@ def write_gradebook(path: Path, grades: list[Grade]) -> None:
     """Write the gradebook CSV atomically (readers see the old file or the new one)."""
     columns = [*FIXED_COLUMNS, *flags(), *(MISTAKE_PREFIX + f for f in flags()), *TRAILING_COLUMNS]
     write_rows(path, columns, gradebook_rows(grades))
+
+
+def run_record_path(gradebook: Path) -> Path:
+    """The run record beside a gradebook: ``gradebook.csv`` → ``gradebook-run.json``."""
+    return gradebook.with_name(f"{gradebook.stem}-run.json")
+
+
+def write_run_record(gradebook: Path, record: dict[str, object]) -> Path:
+    """Write how the gradebook was made (isolation, limits, what could not be enforced).
+
+    Parameters
+    ----------
+    gradebook : Path
+        The gradebook; the record goes beside it (:func:`run_record_path`).
+    record : dict
+        What to record, as JSON-able values; text is shown with
+        :func:`~checks.grading.shown.shown_name`.
+
+    Returns
+    -------
+    Path
+        The record's path.
+    """
+    path = run_record_path(gradebook)
+    shown = json.loads(json.dumps(record, default=str), object_hook=_shown_values)
+    atomic_write_text(path, json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _shown_values(item: dict[str, object]) -> dict[str, object]:
+    return {
+        key: shown_name(value) if isinstance(value, str) else value for key, value in item.items()
+    }

@@ -10,6 +10,7 @@ writes the feedback pages and, if asked, the class report.
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import tempfile
@@ -17,14 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from checks.grading.cluster import connect, grade_on_cluster
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
-from checks.grading.gradebook import write_gradebook
+from checks.grading.gradebook import write_gradebook, write_run_record
 from checks.grading.judging import Grade
 from checks.grading.lms import (
     Matching,
@@ -53,6 +54,7 @@ from checks.layout import (
     variants_cache,
 )
 from checks.mnist import MnistError
+from checks.running.confinement import group_kind, notices
 from checks.running.isolation import NONE_WARNING, Isolation, IsolationUnavailable
 from checks.running.limits import Limits
 
@@ -66,6 +68,7 @@ class GradingResult:
     feedback: list[Path]
     seconds: float
     isolation: str  # "bubblewrap", "unshare" or "none"
+    notices: list[str] = field(default_factory=list)  # the limits this machine cannot enforce
 
     def status_counts(self) -> Counter[str]:
         """How many rows ended each way (every ``error in cell N`` counted as ``error``)."""
@@ -222,8 +225,11 @@ def grade_folder(
         then graded by one of its workers, which must have the course installed at the same
         commit (:mod:`checks.grading.cluster`); ``jobs`` is then ignored.
     limits : Limits, default=None
-        Seconds per cell and per run, and bytes of memory per process; by default 300 s, 1800 s
-        and 4 GiB. Its ``threads`` field is set from ``jobs``.
+        What each run may use (:class:`~checks.running.limits.Limits`): by default 300 s a
+        cell, 5 times the chapter's solution a run (:func:`~checks.grading.step.run_timeout`),
+        4 GiB a process, 6 GiB and 256 processes a run, 2 GiB of disk. Its ``threads`` field is
+        set from ``jobs``. The limits this machine cannot enforce are reported at the start
+        and written into the run record beside the gradebook.
     solutions : str or path-like, default=None
         The solution notebooks, run under the variant; by default the course's ``solutions/``.
     cache_dir : str or path-like, default=None
@@ -279,10 +285,19 @@ def grade_folder(
     verified, contained = _trusted_start(isolation, report)
     keys, mistakes = course_keys()
     root = course_root()
-    limits = limits or Limits()
-    limits = Limits(
-        limits.cell_timeout, limits.timeout, limits.memory, max(1, (os.cpu_count() or 1) // jobs)
-    )
+    limits = replace(limits or Limits(), threads=max(1, (os.cpu_count() or 1) // jobs))
+    unenforced = notices(limits, isolated=contained.isolated)
+    for line in unenforced:
+        report(line)
+    record: dict[str, object] = {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "verified": verified,
+        "isolation": contained.describe(),
+        "control groups": group_kind() or "none",
+        "limits": asdict(limits),
+        "not enforced": unenforced,
+    }
+    write_run_record(out, record)
     try:
         stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
@@ -310,15 +325,26 @@ def grade_folder(
         bench = Bench(verified, contained, keys, mistakes, mnist_dir, withheld)
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
         grades = _grade_into(out, found, settings, bench, progress_bar)
+    write_gradebook(out, grades)  # even with no row graded, the gradebook is written
     pages = write_feedback(
         Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades
     )
     if report_html is not None:
         from checks.grading.report import write_report
 
-        report(f"Class report: {write_report(out, Path(report_html))}")
+        try:
+            report(f"Class report: {write_report(out, Path(report_html))}")
+        except Exception as error:  # the gradebook stands; the report is a view of it
+            report(f"WARNING: the class report could not be written ({error})")
     _trusted_end(report)
-    return GradingResult(grades, out, pages, time.perf_counter() - started, contained.mode)
+    seconds = time.perf_counter() - started
+    record.update(
+        submissions=len(found),
+        statuses=dict(Counter(grade.status.value for grade in grades)),
+        seconds=round(seconds, 1),
+    )
+    write_run_record(out, record)
+    return GradingResult(grades, out, pages, seconds, contained.mode, unenforced)
 
 
 @dataclass(frozen=True)

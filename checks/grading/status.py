@@ -18,6 +18,7 @@ class RunStatus(Enum):
     REFUSED_SYMLINK = "refused: symbolic link"
     REFUSED_OUTSIDE = "refused: outside the submissions folder"
     REFUSED_SPECIAL = "refused: not a regular file"
+    REFUSED_SIZE = "refused: folder too big"  # too deep, too many files or bytes to copy
     GRADER_ERROR = "grader error"
     WORKER_UNTRUSTED = "refused: worker files differ"  # a Dask worker not at the grader's commit
 

@@ -12,13 +12,14 @@ what it is judged against here (:func:`standard`, :func:`variant_standard`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from checks.answer_keys import AnswerKey, Mistake, load_keys, load_mistakes
+from checks.authoring.solution_runs import solution_seconds
 from checks.catalogue import Flag, chapter_flags
 from checks.grading.contained_run import Run, run_submission
 from checks.grading.judging import FlagGrade, Grade, judge_flag
@@ -32,7 +33,16 @@ from checks.grading.withheld import Withheld, chapter_label_set
 from checks.judge import Standard
 from checks.running.isolation import Isolation
 from checks.running.isolation import choose as choose_isolation
+from checks.running.limits import Limits
 from checks.scoring import loader
+
+TIMEOUT_FACTOR = 5
+"""A run may take this many times its chapter's solution (runs share the cores, and a student's
+notebook may be slower than the solution)."""
+MIN_TIMEOUT = 300
+"""Seconds a run may always take, however fast its solution."""
+FALLBACK_TIMEOUT = 1800
+"""Seconds a run may take when its solution's run time was never measured."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,34 @@ def unrunnable(submission: Submission) -> Grade | None:
         Its row, with the reason as its status; None when it can run.
     """
     if submission.problem is not None or submission.chapter is None:
-        return Grade(submission, submission.problem or RunStatus.NOT_A_NOTEBOOK)
+        status = submission.problem or RunStatus.NOT_A_NOTEBOOK
+        return Grade(submission, status, detail=submission.detail)
     return None
+
+
+def run_timeout(chapter: int | None, limits: Limits) -> int:
+    """The time limit of one run of a chapter's notebook, in seconds.
+
+    Parameters
+    ----------
+    chapter : int or None
+        The notebook's chapter.
+    limits : Limits
+        The grader's limits: their ``timeout``, when set, wins.
+
+    Returns
+    -------
+    int
+        ``limits.timeout``; else :data:`TIMEOUT_FACTOR` times the chapter's solution's measured
+        run time (:func:`~checks.authoring.solution_runs.solution_seconds`), at least
+        :data:`MIN_TIMEOUT`; else :data:`FALLBACK_TIMEOUT`.
+    """
+    if limits.timeout is not None:
+        return limits.timeout
+    measured = solution_seconds().get(chapter) if chapter is not None else None
+    if measured is None:
+        return FALLBACK_TIMEOUT
+    return max(MIN_TIMEOUT, round(TIMEOUT_FACTOR * measured))
 
 
 def score_bar(flag: Flag, solution_score: float | None = None) -> float:
@@ -235,13 +271,15 @@ def grade_submission(submission: Submission, settings: Settings, bench: Bench) -
     if not_run is not None:
         return not_run
     assert submission.chapter is not None
+    limits = replace(settings.limits, timeout=run_timeout(submission.chapter, settings.limits))
+    settings = replace(settings, limits=limits)
     variant = settings.variants.get(submission.chapter)
     if settings.variant_only and variant is not None:
         return _grade_under_variant_only(submission, settings, bench, variant)
     mnist_dir, withheld = bench.data_for(submission.chapter)
-    run = run_submission(submission, mnist_dir, settings.limits, None, bench.isolation)
+    run = run_submission(submission, mnist_dir, limits, None, bench.isolation)
     variant_run = (
-        run_submission(submission, mnist_dir, settings.limits, variant.parameters, bench.isolation)
+        run_submission(submission, mnist_dir, limits, variant.parameters, bench.isolation)
         if variant
         else None
     )

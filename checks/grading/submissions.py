@@ -6,11 +6,17 @@ folder's name, and the whole folder is copied for the run, so a notebook can rea
 Every file a student handed in gets a row, so a PDF or a broken file is seen, not skipped.
 Each submission is read and classified once, when it is found: its chapter, or why it cannot be
 graded.
+
+Nothing a student hands in can stop the search: folders are walked without recursion and
+without following links (:mod:`checks.running.tree`), a student folder too deep, too big or with
+too many files is refused before anything is copied (:data:`FOLDER_LIMITS`), and a fault in one
+entry becomes that entry's row (``grader error: ...``). Names that are not UTF-8 are kept as
+Python reads them (``surrogateescape``); :func:`checks.grading.shown.shown_name` shows them.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import stat
 from collections import Counter
@@ -20,7 +26,9 @@ from pathlib import Path
 import nbformat
 
 from checks.catalogue import UnknownFlag, get_flag
+from checks.files import read_regular_file
 from checks.grading.status import RunStatus
+from checks.running.tree import TreeLimits, refusal, walk
 
 _FLAG_CALL = re.compile(r"""checks\.check\(\s*["'](?P<flag>[^"']+)["']""")
 
@@ -38,6 +46,7 @@ class Submission:
     folder: Path | None  # the student's folder, copied whole for the run; None: the file alone
     chapter: int | None = None
     problem: RunStatus | None = None  # why it cannot be graded; None: it can
+    detail: str = ""  # what the problem is, in one line, when the status alone does not say
 
     @property
     def name(self) -> str:
@@ -58,6 +67,8 @@ SYSTEM_NAMES = frozenset(
 )
 # A notebook larger than this is not read (a submission is a few MB at most).
 MAX_NOTEBOOK_BYTES = 100 * 1024**2
+#: The most a student folder may hold; past it, the folder is refused before anything is copied.
+FOLDER_LIMITS = TreeLimits()
 
 
 def _refusal(path: Path, root: Path) -> RunStatus | None:
@@ -75,10 +86,27 @@ def _refusal(path: Path, root: Path) -> RunStatus | None:
 def _notebooks_in(folder: Path) -> list[Path]:
     """Every ``.ipynb`` under a student's folder, hidden ones too; links are not followed."""
     found = []
-    for current, folders, files in os.walk(folder):
-        folders[:] = sorted(name for name in folders if name not in SYSTEM_NAMES)
-        found += [Path(current) / name for name in files if name.endswith(".ipynb")]
+    for current, folders, files in walk(folder, FOLDER_LIMITS.depth):
+        folders[:] = [name for name in folders if name not in SYSTEM_NAMES]
+        found += [current / name for name in files if name.endswith(".ipynb")]
     return sorted(found)
+
+
+def _entry(entry: Path, root: Path) -> list[Submission]:
+    """The rows of one entry of the submissions folder: a file, or a student's folder."""
+    student = entry.name if entry.is_dir() else entry.stem
+    problem = _refusal(entry, root)
+    if problem is not None:
+        return [Submission(student, entry, None, problem=problem)]
+    if entry.is_file():
+        return [Submission(student, entry, None)]
+    too_big = refusal(entry, FOLDER_LIMITS)
+    if too_big is not None:
+        return [Submission(student, None, entry, problem=RunStatus.REFUSED_SIZE, detail=too_big)]
+    notebooks = _notebooks_in(entry)
+    if not notebooks:
+        return [Submission(student, None, entry)]
+    return [Submission(student, path, entry, problem=_refusal(path, entry)) for path in notebooks]
 
 
 def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
@@ -87,7 +115,8 @@ def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
     ``stems`` maps chapter numbers to notebook names (``1: "01_mnist_binary"``). Every entry
     gets a row, hidden files too, except what systems leave behind (:data:`SYSTEM_NAMES`).
     Symbolic links, files that resolve outside ``root`` and special files (pipes, devices) get
-    a row saying they were refused, and are never opened.
+    a row saying they were refused, and are never opened; so does a student folder past
+    :data:`FOLDER_LIMITS`. Whatever goes wrong with one entry is that entry's row.
     """
     if not root.is_dir():
         raise SubmissionsError(f"{root} is not a folder of submissions")
@@ -95,23 +124,17 @@ def find_submissions(root: Path, stems: dict[int, str]) -> list[Submission]:
     for entry in sorted(root.iterdir()):
         if entry.name in SYSTEM_NAMES:
             continue
-        student = entry.name if entry.is_dir() else entry.stem
-        refusal = _refusal(entry, root)
-        if refusal is not None:
-            found.append(Submission(student, entry, None, problem=refusal))
-        elif entry.is_file():
-            found.append(Submission(student, entry, None))
-        else:
-            notebooks = _notebooks_in(entry)
-            found += [
-                Submission(student, path, entry, problem=_refusal(path, entry))
-                for path in notebooks
-            ]
-            if not notebooks:
-                found.append(Submission(student, None, entry))
+        try:
+            found += [classify(submission, stems) for submission in _entry(entry, root)]
+        except Exception as error:  # one entry's fault is its row, never the search's end
+            detail = f"{type(error).__name__}: {error}"
+            student = entry.name if entry.is_dir() else entry.stem
+            found.append(
+                Submission(student, None, None, problem=RunStatus.GRADER_ERROR, detail=detail)
+            )
     if not found:
         raise SubmissionsError(f"{root} is empty: no notebook to grade")
-    return [classify(submission, stems) for submission in found]
+    return found
 
 
 def classify(submission: Submission, stems: dict[int, str]) -> Submission:
@@ -128,11 +151,23 @@ def classify(submission: Submission, stems: dict[int, str]) -> Submission:
 
 
 def read_notebook(path: Path | None) -> nbformat.NotebookNode | None:
-    """The notebook in ``path``, or None if it is not a valid Jupyter notebook."""
+    """The notebook in ``path`` without its outputs, or None if it is not a valid notebook.
+
+    The outputs are dropped before the notebook is checked against its schema: telling the
+    chapter needs only the cells' sources, and a notebook of a million outputs is then no slower
+    to read than its JSON. The run reads the whole notebook, within the run's own limits.
+    """
     try:
         if path is None or path.stat().st_size > MAX_NOTEBOOK_BYTES:
             return None
-        notebook = nbformat.read(path, as_version=4)
+        content = read_regular_file(path, MAX_NOTEBOOK_BYTES + 1)
+        if content is None or len(content) > MAX_NOTEBOOK_BYTES:
+            return None
+        data = json.loads(content)
+        for cell in data.get("cells", []):
+            if isinstance(cell, dict) and "outputs" in cell:
+                cell["outputs"] = []
+        notebook = nbformat.reads(json.dumps(data), as_version=4)
         nbformat.validate(notebook)
     except Exception:  # not JSON, not UTF-8, not the notebook schema, unreadable...
         return None

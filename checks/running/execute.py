@@ -6,12 +6,18 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
+from checks.running.confinement import RunSpace
 from checks.running.isolation import Isolation
-from checks.running.limits import kill_tree, limited_command
+from checks.running.limits import Limits, inside_limits, kill_tree, limited_command
+from checks.running.tree import scratch_folder
+
+LOG_TAIL_BYTES = 64 * 1024
+"""How much of the end of papermill's log is read: the error is there, and a run that floods its
+standard output (``os.write(1, ...)``) costs the grader no more memory than this."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ def run_notebook(
     isolation: Isolation | None = None,
     workdir: Path | None = None,
     python: Path | None = None,
+    limits: Limits | None = None,
+    space: RunSpace | None = None,
 ) -> Execution:
     """Execute ``notebook`` into ``output`` with papermill; the kernel runs in its folder.
 
@@ -63,6 +71,12 @@ def run_notebook(
     ``output``) is writable; ``env`` is then the whole environment. ``python`` is the
     interpreter that runs papermill and the kernel (default: this one); another environment's
     must have ``checks``, papermill and ipykernel installed.
+
+    ``limits`` (instead of ``memory_limit``) holds every process of the run to all its
+    per-process and per-namespace limits (:func:`~checks.running.limits.inside_limits`);
+    ``space`` is the run's :class:`~checks.running.confinement.RunSpace`: its first process
+    joins the run's control groups and takes its uid before anything else starts. Only the
+    last :data:`LOG_TAIL_BYTES` of the log are read.
     """
     command = [
         str(python) if python else sys.executable,
@@ -80,14 +94,28 @@ def run_notebook(
     if progress_bar:
         command.append("--progress-bar")
     environment = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
-    command = limited_command(command, memory_limit)
-    with tempfile.TemporaryDirectory(prefix="checks-run-") as scratch:
-        if isolation is not None and isolation.isolated:
+    isolated = isolation is not None and isolation.isolated
+    if limits is not None:
+        if not isolated:  # RLIMIT_NPROC would count every process of the grader's uid
+            limits = replace(limits, processes=None)
+        command = inside_limits(limits, timeout).command(command)
+    else:
+        command = limited_command(command, memory_limit)
+    with scratch_folder("checks-run-") as scratch:
+        if isolation is not None and isolated:
             if workdir is None:
                 raise ValueError("an isolated run needs its work folder")
-            command = isolation.wrap(command, workdir=workdir, env=environment)
-        log_path = Path(scratch) / "papermill.log"
-        with log_path.open("w+", encoding="utf-8", errors="replace") as log:
+            command = isolation.wrap(
+                command,
+                workdir=workdir,
+                env=environment,
+                **({"tmpfs_size": limits.tmpfs} if limits is not None else {}),
+                uid=space.outside.uid if space is not None else None,
+            )
+        if space is not None:
+            command = space.outside.command(command)
+        log_path = scratch / "papermill.log"
+        with log_path.open("w+b") as log:
             # A file, not a pipe: a process the notebook left behind cannot block the read.
             process = subprocess.Popen(
                 command,
@@ -104,6 +132,12 @@ def run_notebook(
                 timed_out = True
                 kill_tree(process.pid)
                 returncode = process.wait()
-            log.seek(0)
-            text = log.read()
+            text = _tail(log)
     return Execution(notebook, output, returncode, text, timed_out)
+
+
+def _tail(log: BinaryIO) -> str:
+    """The last :data:`LOG_TAIL_BYTES` of an open binary file, as text."""
+    end = log.seek(0, os.SEEK_END)
+    log.seek(max(0, end - LOG_TAIL_BYTES))
+    return log.read(LOG_TAIL_BYTES).decode("utf-8", errors="replace")

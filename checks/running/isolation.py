@@ -16,12 +16,14 @@ Inside, for both tools:
   paths; the rest of the machine (the course folder, ``solutions/``, caches, home folders, other
   submissions) does not exist;
 - writable: the run's ``workdir`` (the real folder, so what is written there remains for the
-  grader) and a fresh ``/tmp`` in memory (:data:`TMPFS_SIZE`), private to the run, which holds
-  ``HOME`` (``/tmp/home``);
+  grader) and a fresh ``/tmp`` and ``/dev/shm`` in memory, each of at most ``tmpfs_size`` bytes
+  (default :data:`TMPFS_SIZE`), private to the run; ``/tmp`` holds ``HOME`` (``/tmp/home``);
 - a fresh ``/proc`` showing the run's processes only, a minimal ``/dev``;
 - no network: only a loopback interface, brought up, so papermill reaches its kernel on
   127.0.0.1 while nothing outside is reachable;
-- no capabilities, no new user namespaces, the same user id as the grader;
+- no capabilities, no new user namespaces, the user id the tool is started as (the grader's,
+  or the unprivileged one :mod:`checks.running.confinement` gives a run when the grader is
+  root: pass it as ``uid``);
 - when the wrapped command ends, every process of the run is killed (the namespace's first
   process exits, and the kernel kills the rest of the PID namespace), including those started
   detached (``setsid``, double fork, ``nohup``). Killing the tool's process (a timeout) or the
@@ -124,6 +126,8 @@ class Isolation:
         env: Mapping[str, str],
         readonly: Sequence[Path] = (),
         cwd: Path | None = None,
+        tmpfs_size: int = TMPFS_SIZE,
+        uid: int | None = None,
     ) -> list[str]:
         """The command that runs ``command`` isolated, in ``cwd`` (default: ``workdir``).
 
@@ -133,7 +137,9 @@ class Isolation:
         files). ``env`` is the command's whole environment; inside namespaces ``HOME`` defaults
         to :data:`HOME_INSIDE` and ``TMPDIR`` to ``/tmp``, and the folder holding the ``checks``
         package comes first on ``PYTHONPATH``. In mode ``"none"`` the command is returned
-        unchanged: pass ``env`` to :class:`subprocess.Popen`, in every mode.
+        unchanged: pass ``env`` to :class:`subprocess.Popen`, in every mode. ``tmpfs_size``
+        caps ``/tmp`` and ``/dev/shm`` inside; ``uid`` is the user id the tool will be started
+        as, if not this process's (``unshare`` maps it inside).
         """
         if not self.isolated:
             return list(command)
@@ -145,8 +151,12 @@ class Isolation:
         folder = str(Path(cwd).resolve() if cwd is not None else workdir)
         assert self.executable is not None
         if self.mode == "bubblewrap":
-            return _bubblewrap_command(self.executable, operations, inside, folder, command)
-        return _unshare_command(self.executable, operations, inside, folder, command)
+            return _bubblewrap_command(
+                self.executable, operations, inside, folder, command, tmpfs_size
+            )
+        return _unshare_command(
+            self.executable, operations, inside, folder, command, tmpfs_size, uid
+        )
 
 
 def choose(requested: str = "auto") -> Isolation:
@@ -286,6 +296,7 @@ def _bubblewrap_command(
     env: Mapping[str, str],
     cwd: str,
     command: Sequence[str],
+    tmpfs_size: int = TMPFS_SIZE,
 ) -> list[str]:
     arguments = [
         _ENV,
@@ -308,7 +319,7 @@ def _bubblewrap_command(
             arguments.append(option)
     for name, value in env.items():
         arguments += ["--setenv", name, value]
-    size = ["--size", str(TMPFS_SIZE)] if _bubblewrap_supports(executable, "--size") else []
+    size = ["--size", str(tmpfs_size)] if _bubblewrap_supports(executable, "--size") else []
     for kind, *paths in operations:
         if kind == "tmpfs":
             arguments += [*size, "--tmpfs", paths[0]]
@@ -348,14 +359,17 @@ def _unshare_command(
     env: Mapping[str, str],
     cwd: str,
     command: Sequence[str],
+    tmpfs_size: int = TMPFS_SIZE,
+    uid: int | None = None,
 ) -> list[str]:
     spec = {
         "operations": operations,
         "env": dict(env),
         "cwd": cwd,
         "command": list(command),
-        "uid": os.getuid(),
-        "gid": os.getgid(),
+        "uid": os.getuid() if uid is None else uid,
+        "gid": os.getgid() if uid is None else uid,
+        "tmpfs_size": tmpfs_size,
     }
     setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
     # setpriv: the run dies with the grader (bwrap's --die-with-parent).
@@ -610,7 +624,7 @@ def _mount_point(source: str, target: str) -> None:
                 pass
 
 
-def _make_dev(kernel: _Kernel, dev: str) -> None:
+def _make_dev(kernel: _Kernel, dev: str, size: int) -> None:
     os.makedirs(dev, exist_ok=True)
     kernel.mount("tmpfs", dev, "tmpfs", _MS_NOSUID | _MS_NOEXEC, "mode=0755")
     for name in _DEVICES:
@@ -626,7 +640,7 @@ def _make_dev(kernel: _Kernel, dev: str) -> None:
     ):
         os.symlink(target, f"{dev}/{name}")
     os.mkdir(f"{dev}/shm")
-    options = f"mode=1777,size={TMPFS_SIZE}"
+    options = f"mode=1777,size={size}"
     kernel.mount("tmpfs", f"{dev}/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, options)
     os.mkdir(f"{dev}/pts")
     with contextlib.suppress(OSError):  # no terminals inside then; nothing a notebook needs
@@ -649,20 +663,20 @@ def _make_proc(kernel: _Kernel, proc: str) -> None:
             _remount_read_only(kernel, path)
 
 
-def _build(kernel: _Kernel, operations: list[list[str]]) -> None:
-    """Build the view in /newroot from the host, seen in /oldroot."""
+def _build(kernel: _Kernel, operations: list[list[str]], size: int = TMPFS_SIZE) -> None:
+    """Build the view in /newroot from the host, seen in /oldroot (tmpfs of ``size`` bytes)."""
     for kind, *paths in operations:
         target = _NEW + paths[-1]
         if kind == "tmpfs":
             os.makedirs(target, exist_ok=True)
-            options = f"mode=1777,size={TMPFS_SIZE}"
+            options = f"mode=1777,size={size}"
             kernel.mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
         elif kind == "dir":
             os.makedirs(target, mode=0o700, exist_ok=True)
         elif kind == "proc":
             _make_proc(kernel, target)
         elif kind == "dev":
-            _make_dev(kernel, target)
+            _make_dev(kernel, target, size)
         elif kind == "symlink":
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.symlink(paths[0], target)
@@ -700,7 +714,7 @@ def _enter(kernel: _Kernel, spec: dict) -> None:
     kernel.pivot_root("/tmp", f"/tmp{_OLD}")
     os.chdir("/")
     kernel.mount(_NEW, _NEW, None, _MS_BIND | _MS_REC)
-    _build(kernel, spec["operations"])
+    _build(kernel, spec["operations"], spec.get("tmpfs_size", TMPFS_SIZE))
     os.chdir(_NEW)
     kernel.pivot_root(".", ".")
     kernel.umount(".", _MNT_DETACH)

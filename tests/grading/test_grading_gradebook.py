@@ -11,6 +11,7 @@ from checks.catalogue import get_flag
 from checks.grading.feedback import feedback_page
 from checks.grading.gradebook import neutralised, write_gradebook
 from checks.grading.judging import FlagGrade, Grade
+from checks.grading.shown import shown_name
 from checks.grading.status import CellError, RunStatus, Verdict
 from checks.grading.submissions import Submission
 
@@ -75,5 +76,5 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(tmp_path, name):
     path = tmp_path / "gradebook.csv"
     write_gradebook(path, [grade])
     row = next(csv.DictReader(path.open(newline="")))
-    assert row["student"] == "'" + name
+    assert row["student"] == "'" + shown_name(name)  # a tab or carriage return shown escaped
     assert neutralised("jane doe") == "jane doe"
