@@ -118,7 +118,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(folder, tmp_path):
     from checks.grading import GradingInputError
 
     with pytest.raises(GradingInputError, match="cannot reach the Dask scheduler"):
-        grade(folder, tmp_path, scheduler="tcp://127.0.0.1:9")
+        grade(folder, tmp_path, scheduler="tcp://127.0.0.1:9", insecure_cluster=True)
 
 
 def test_a_worker_whose_files_differ_grades_nothing(monkeypatch, tmp_path):
