@@ -39,6 +39,7 @@ import itertools
 import os
 import stat
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,8 @@ from checks.grading.worker_scratch import claim
 #: How many times a submission is run on the cluster at most: once, and once more elsewhere if
 #: its worker died. A submission whose runs killed this many workers gets a one-line error.
 ATTEMPTS = 2
+# Tries at placing a submission's files on a worker (one may die while they are sent).
+SCATTER_ATTEMPTS = 3
 # The most a student's folder may weigh when it is sent to a worker.
 MAX_FOLDER_BYTES = 200 * 1024**2
 # Runs are started and awaited from these threads, which live as long as the worker process.
@@ -242,6 +245,24 @@ def cluster_client(
             client.close()  # type: ignore[attr-defined]
 
 
+def _scatter(client: object, packed: Packed) -> object:
+    """Send a submission's files to one worker, once; again if that worker died meanwhile.
+
+    Raises
+    ------
+    OSError
+        The files could not be placed on any worker, three times.
+    """
+    for attempt in range(SCATTER_ATTEMPTS):
+        try:
+            return client.scatter(packed, hash=False)  # type: ignore[attr-defined]
+        except OSError:  # the worker chosen died (a submission killed it): another one
+            if attempt == SCATTER_ATTEMPTS - 1:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
 def _worker_died(error: BaseException) -> bool:
     """Whether a task failed because a worker was lost (it, or the worker holding its files)."""
     import asyncio
@@ -277,7 +298,7 @@ def grade_on_cluster(
     running = as_completed()
 
     def submit(submission: Submission, packed: Packed, attempt: int) -> None:
-        files = client.scatter(packed, hash=False)  # type: ignore[attr-defined]
+        files = _scatter(client, packed)
         key = f"grade-{batch}-{next(numbers)}"
         future = client.submit(  # type: ignore[attr-defined]
             grade_task, files, settings, pure=False, retries=0, key=key
@@ -291,12 +312,9 @@ def grade_on_cluster(
             yield not_run
             continue
         try:
-            packed = pack(submission)
+            submit(submission, pack(submission), 1)  # the grader keeps none of the files
         except (OSError, ValueError) as error:
-            yield Grade(submission, RunStatus.GRADER_ERROR, detail=str(error))
-            continue
-        submit(submission, packed, 1)
-        del packed  # the cluster holds the files now: the grader keeps none of them
+            yield Grade(submission, RunStatus.GRADER_ERROR, detail=_one_line(error))
     for future in running:
         submission, attempt = tasks.pop(future.key)
         try:
