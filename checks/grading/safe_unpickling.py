@@ -9,8 +9,9 @@ module keeps even a certified worker from running code in the grader.
 While :func:`plain_pickles_only` is active, every unpickling Dask does in this process goes
 through :class:`PlainUnpickler`, which builds only plain data (str, bytes, numbers, containers),
 exceptions (of Python, Dask, asyncio and concurrent.futures, with tblib's tracebacks, as Dask
-sends them) and nothing else: a pickle naming any other callable is refused with
-:class:`pickle.UnpicklingError`, which the grader turns into that submission's one-line error.
+sends them; a ``KilledWorker`` with its worker's state) and nothing else: a pickle naming any
+other callable is refused with :class:`pickle.UnpicklingError`, which the grader turns into that
+submission's one-line error.
 A task's result never needs pickle at all: it is JSON text (:mod:`checks.grading.result_schema`).
 
 Only the grader's process is restricted: a scheduler or worker in the same process (a
@@ -42,6 +43,16 @@ _TBLIB = frozenset(
         ("tblib", "Traceback"),
     }
 )
+# What a KilledWorker carries: the last worker's state (plain fields, in plain containers).
+_DASK_RECORDS = frozenset(
+    {
+        ("collections", "defaultdict"),
+        ("collections", "deque"),
+        ("collections", "OrderedDict"),
+        ("distributed.core", "Status"),
+        ("distributed.scheduler", "WorkerState"),
+    }
+)
 # Modules whose exception classes Dask's client may receive (KilledWorker, CancelledError...).
 _EXCEPTION_MODULES = ("builtins", "distributed.", "asyncio.", "concurrent.futures.")
 _lock = threading.Lock()
@@ -61,7 +72,7 @@ class PlainUnpickler(pickle.Unpickler):
         """
         if module == "builtins" and name in _PLAIN:
             return getattr(builtins, name)
-        if (module, name) in _TBLIB:
+        if (module, name) in _TBLIB or (module, name) in _DASK_RECORDS:
             return super().find_class(module, name)
         if "." not in name and (module == "builtins" or module.startswith(_EXCEPTION_MODULES[1:])):
             found = getattr(importlib.import_module(module), name, None)
