@@ -12,18 +12,15 @@ of it, and the other submissions keep their grades. These tests run no notebook:
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from cluster_processes import TlsCluster, certificates, start_worker, stop, tls_options
+from cluster_processes import tls_cluster as start_tls_cluster
 
 from checks.grading.settings import GradingInputError, Settings
 from checks.grading.submissions import Submission
@@ -31,98 +28,12 @@ from checks.grading.submissions import Submission
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
-HERE = Path(__file__).resolve().parent
-
-
-def certificates(folder: Path) -> Path:
-    from checks.cli import main
-
-    assert main(["cluster", "certs", str(folder)]) == 0
-    return folder
-
-
-def tls_options(folder: Path, role: str) -> list[str]:
-    return [
-        "--tls-ca-file",
-        str(folder / "ca.pem"),
-        "--tls-cert",
-        str(folder / f"{role}.pem"),
-        "--tls-key",
-        str(folder / f"{role}-key.pem"),
-    ]
-
-
-def cluster_environment(mark: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
-        "CHECKS_HOSTILE_MARK": str(mark),
-    }
-
-
-def start_worker(address: str, options: list[str], env: dict, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "dask", "worker", address, "--nthreads", "1"]
-    command += ["--no-dashboard", "--memory-limit", "0", *options]
-    return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-@dataclass
-class TlsCluster:
-    address: str
-    certs: Path
-    env: dict
-    work: Path
-    processes: list[subprocess.Popen]
-
-    def client(self) -> object:
-        from checks.grading.cluster_tls import client_security
-
-        return distributed.Client(self.address, security=client_security(self.certs), timeout=20)
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in reversed(processes):
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
 
 @pytest.fixture(scope="module")
 def tls_cluster(tmp_path_factory) -> Iterator[TlsCluster]:
     """``dask scheduler`` and two ``dask worker`` processes with the course's certificates."""
-    work = tmp_path_factory.mktemp("tls-cluster")
-    certs = certificates(work / "certs")
-    env = cluster_environment(work / "mark")
-    scheduler_file = work / "scheduler.json"
-    scheduler = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0"),
-            *("--no-dashboard", "--scheduler-file", str(scheduler_file)),
-            *tls_options(certs, "scheduler"),
-        ],
-        env=env,
-        stdout=(work / "scheduler.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    processes = [scheduler]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.is_file() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
-        assert address.startswith("tls://")
-        for index in range(2):
-            log = work / f"worker-{index}.log"
-            processes.append(start_worker(address, tls_options(certs, "worker"), env, log))
-        cluster = TlsCluster(address, certs, env, work, processes)
-        with cluster.client() as client:
-            client.wait_for_workers(2, timeout=90)
+    with start_tls_cluster(tmp_path_factory.mktemp("tls-cluster")) as cluster:
         yield cluster
-    finally:
-        stop(processes)
 
 
 def test_certs_are_pem_signed_by_the_ca_with_private_keys(tmp_path):
