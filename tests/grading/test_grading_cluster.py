@@ -117,12 +117,15 @@ def test_an_unreachable_scheduler_is_a_clear_error(folder, tmp_path):
 def test_a_worker_whose_files_differ_grades_nothing(monkeypatch, tmp_path):
     from checks.grading import cluster
     from checks.grading.cluster import Packed, grade_task
+    from checks.grading.result_schema import grade_from_json
     from checks.grading.settings import Settings
     from checks.grading.submissions import Submission
 
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
     settings = Settings(LIMITS, "none", verified="git commit aaaaaaa")
     monkeypatch.setattr(cluster, "_worker_setup", lambda isolation: "checks/judging.py differs")
-    grade = grade_task(Packed(submission, {"z.ipynb": b"{}"}), settings)
+    text = grade_task(Packed(submission, {"z.ipynb": b"{}"}), settings)
+    assert isinstance(text, str)  # plain JSON text, read back only through the schema
+    grade = grade_from_json(text, submission)
     assert grade.status_text == "refused: worker files differ: checks/judging.py differs"
     assert grade.submission == submission and grade.total == 0
