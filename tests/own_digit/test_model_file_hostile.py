@@ -36,6 +36,7 @@ from checks.own_digit.models import (
 USE = """
 import sys, time
 import numpy as np
+import skops.io  # imported before the clock starts: a second or more on a loaded machine
 from checks.own_digit.models import ModelFileError, load_model
 started = time.perf_counter()
 try:
