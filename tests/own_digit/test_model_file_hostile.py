@@ -222,3 +222,21 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_read(tmp_pa
     with pytest.raises(UnusableModel, match=r"declares 3145\d+ bytes \(at most 268435456\)"):
         check_archive(model)
     assert time.perf_counter() - started < 0.5
+
+
+def test_predict_from_the_command_line_runs_with_a_time_limit(tmp_path, capfd):
+    from checks.own_digit.limited import run_limited
+
+    model = save(tmp_path / "forest.skops", forest())
+    image = ROOT / "checks" / "own_digit" / "samples"
+    sample = sorted(p for p in image.iterdir() if p.suffix in (".png", ".jpg"))[0]
+    started = time.monotonic()
+    assert run_limited(["predict", str(model), str(sample)], str(model), seconds=0.2) == 1
+    assert time.monotonic() - started < 10
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == [
+        f"mnist-digit: error: not a model this course can use: {model}: "
+        "predicting took more than 0.2 s (stopped)"
+    ]
+    assert run_limited(["predict", str(model), str(sample)], str(model)) == 0  # in time
+    assert capfd.readouterr().out.startswith(f"{sample}: ")
