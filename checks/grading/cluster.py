@@ -187,6 +187,34 @@ def _no_scheduler_retries(client: object) -> None:
     )
 
 
+def check_access(scheduler: str, certificates: Path | None = None, insecure: bool = False) -> str:
+    """The transport to ``scheduler`` if the grader may use it (before anything else is done).
+
+    Parameters
+    ----------
+    scheduler : str
+        ``tls://host:port`` (or ``tcp://host:port`` with ``insecure``).
+    certificates : Path, optional
+        The folder of ``python -m checks cluster certs`` (needed for ``tls://``).
+    insecure : bool, default=False
+        Accept a plain ``tcp://`` scheduler.
+
+    Returns
+    -------
+    str
+        ``"tls"`` or ``"tcp"``.
+
+    Raises
+    ------
+    GradingInputError
+        A plain ``tcp://`` address without ``insecure``, or ``tls://`` without certificates.
+    """
+    try:
+        return check_address(scheduler, certificates, insecure)
+    except ClusterSecurityError as error:
+        raise GradingInputError(str(error)) from None
+
+
 def connect(scheduler: str, certificates: Path | None = None, insecure: bool = False) -> object:
     """A Dask client of the scheduler at ``scheduler``, with the grader's certificate.
 
@@ -210,10 +238,7 @@ def connect(scheduler: str, certificates: Path | None = None, insecure: bool = F
         Dask distributed is not installed, the address is refused (plain ``tcp://`` without
         ``insecure``, ``tls://`` without certificates), or the scheduler cannot be reached.
     """
-    try:
-        transport = check_address(scheduler, certificates, insecure)
-    except ClusterSecurityError as error:
-        raise GradingInputError(str(error)) from None
+    transport = check_access(scheduler, certificates, insecure)
     try:
         from distributed import Client
     except ImportError as error:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checks.grading.cluster import cluster_client, grade_on_cluster
+from checks.grading.cluster import check_access, cluster_client, grade_on_cluster
 from checks.grading.cluster_tls import INSECURE_WARNING
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
@@ -299,6 +299,8 @@ def grade_folder(
     if variant_only and not variant:
         raise GradingInputError("--variant-only needs a --variant to run the submissions under")
     out = Path(out)
+    if scheduler is not None:  # refused before anything is done
+        check_access(scheduler, Path(cluster_certs) if cluster_certs else None, insecure_cluster)
     verified, contained = _trusted_start(isolation, report)
     keys, mistakes = course_keys()
     root = course_root()
