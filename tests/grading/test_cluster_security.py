@@ -179,3 +179,34 @@ def test_a_submission_that_kills_its_workers_costs_the_others_nothing(
     assert rows["alice"].status_text == rows["bob"].status_text == "ok"
     with tls_cluster.client() as client:  # the nannies brought the workers back
         client.wait_for_workers(2, timeout=90)
+
+
+def test_grading_on_a_plain_tcp_cluster_stops_before_anything_is_written(tmp_path):
+    from conftest import grade
+
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions" / "a.ipynb").write_text("{}")
+    started = time.monotonic()
+    with pytest.raises(GradingInputError, match="refusing tcp://"):
+        grade(tmp_path / "submissions", tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "out").exists()  # no gradebook, no run record
+
+
+def test_an_insecure_cluster_leaves_its_warning_in_the_run_record(tmp_path):
+    from conftest import grade
+
+    from checks.grading.cluster_tls import INSECURE_WARNING
+
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions" / "a.ipynb").write_text("{}")
+    with pytest.raises(GradingInputError, match="cannot reach the Dask scheduler"):
+        grade(
+            tmp_path / "submissions",
+            tmp_path / "out",
+            scheduler="tcp://127.0.0.1:9",
+            insecure_cluster=True,
+        )
+    record = json.loads((tmp_path / "out" / "gradebook-run.json").read_text())
+    assert record["warnings"] == [INSECURE_WARNING]
+    assert record["transport"] == "tcp"
