@@ -33,6 +33,8 @@ from checks.running.execute import Execution, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# Real digits by people (phone photos, canvas drawings): a private test fixture, never copied here.
+REAL_DIGITS = ROOT.parent / "shared" / "data" / "real-digits"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 BUILD = ROOT / "_build"
 
@@ -102,6 +104,24 @@ def offline_mnist(mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """MNIST (and the labels a score is measured against) read from the IDX files, offline."""
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
     return mnist_dir
+
+
+@pytest.fixture(scope="session")
+def real_digits() -> list[tuple[Path, int, str]]:
+    """The real-digit development set: (file, label, kind) per image, from its labels.csv.
+
+    Skipped where ../shared/data/real-digits is absent, except in CI (CI=true), which has it:
+    there a missing set fails the test.
+    """
+    labels = REAL_DIGITS / "labels.csv"
+    if not labels.is_file():
+        message = f"the real-digit set is needed in {REAL_DIGITS} (labels.csv, the images)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with labels.open(newline="", encoding="utf-8") as opened:
+        rows = list(csv.DictReader(opened))
+    return [(REAL_DIGITS / row["file"], int(row["label"]), row["kind"]) for row in rows]
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""A Sphinx extension: the "Draw a digit" page's two scripts, written when the book is built.
+"""A Sphinx extension: the "Draw a digit" page's three scripts, written when the book is built.
 
 ``_config.yml`` loads it (``sphinx: extra_extensions``) and lists :data:`EXTRA_FOLDER` in
 ``html_extra_path``. When the book has the page (:data:`PAGE`), every HTML build writes into that
@@ -7,7 +7,10 @@ folder, under :data:`ASSET_FOLDER`:
 - ``draw_digit.js``: the canvas, the preprocessing and the forward pass
   (``checks/own_digit/static/draw_digit.js``, the one source the notebook widget shares);
 - ``mnist_draw_model.js``: the MLP's weights (``window.MNIST_DRAW_MODEL``), trained once per set of
-  library versions and then read from the cache (:mod:`checks.own_digit.draw_model`).
+  library versions and then read from the cache (:mod:`checks.own_digit.draw_model`);
+- ``mnist_draw_samples.js``: the course's ten sample digits (``window.MNIST_DRAW_SAMPLES``), as
+  ``data:`` addresses the page's canvas may read from ``file://``
+  (:func:`checks.own_digit.samples_index.sample_data_urls`).
 
 Sphinx copies the folder to the root of the HTML output, where only the draw page's own
 ``<script>`` tags load them: unlike ``_static/``, whose scripts Jupyter Book links into every
@@ -29,10 +32,11 @@ EXTRA_FOLDER = DRAW_PAGE_ASSETS
 ASSET_FOLDER = "draw-a-digit"
 SCRIPT = SOURCE.name  # draw_digit.js
 MODEL = "mnist_draw_model.js"
+SAMPLES = "mnist_draw_samples.js"
 
 
 def asset_folder(confdir: str | Path) -> Path:
-    """Where the two scripts are written: ``<book>/_build/draw_page/draw-a-digit``."""
+    """Where the three scripts are written: ``<book>/_build/draw_page/draw-a-digit``."""
     return Path(confdir) / EXTRA_FOLDER / ASSET_FOLDER
 
 
@@ -50,7 +54,7 @@ def _prepare(app: Any, config: Any) -> None:
 
 
 def _write_assets(app: Any) -> None:
-    """Write both scripts, training the model first if no cached one fits the libraries."""
+    """Write the scripts, training the model first if no cached one fits the libraries."""
     from sphinx.util import logging
 
     from checks.own_digit.draw_model import cache_folder, load_or_train_draw_model, model_js
@@ -64,6 +68,19 @@ def _write_assets(app: Any) -> None:
     folder = asset_folder(app.confdir)
     atomic_write_text(folder / SCRIPT, SOURCE.read_text(encoding="utf-8"))
     atomic_write_text(folder / MODEL, model_js(draw_model))
+    atomic_write_text(folder / SAMPLES, samples_js())
+
+
+def samples_js() -> str:
+    """The sample digits as a script that sets ``window.MNIST_DRAW_SAMPLES``."""
+    import json
+
+    from checks.own_digit.samples_index import sample_data_urls
+
+    return (
+        "// The course's sample digits (CC0), written when the book was built.\n"
+        f"window.MNIST_DRAW_SAMPLES = {json.dumps(sample_data_urls())};\n"
+    )
 
 
 def _check_scripts(app: Any, exception: Exception | None) -> None:

@@ -7,7 +7,8 @@ In a notebook::
     model = load_model("mlp.skops")       # made by `mnist-digit train` or save_model
     print(predict_digit(model.estimator, "my_digit.jpg"))
 
-Modules, one job each: :mod:`~checks.own_digit.preprocess` (the MNIST recipe),
+Modules, one job each: :mod:`~checks.own_digit.preprocess` (the MNIST recipe, for real photos
+and drawings), :mod:`~checks.own_digit.morphology` (its exact cleaning operations),
 :mod:`~checks.own_digit.dataset` (MNIST to a training-set file),
 :mod:`~checks.own_digit.models` (train, save, load), :mod:`~checks.own_digit.predict`,
 :mod:`~checks.own_digit.samples_index` (the shipped sample images). The command line

@@ -4,6 +4,7 @@
 
     mnist-digit dataset mnist.npz --augment shift,rotate      # MNIST to a file
     mnist-digit train mnist.npz --model mlp --out mlp.skops    # train, test metrics, save
+    mnist-digit train mnist.npz --model cnn --out cnn.npz      # the best reader of real digits
     mnist-digit predict mlp.skops my_digit.jpg --show          # digit, probability, top 3
 
 Also ``python -m checks.own_digit``. Exit codes: 0 done; 1 a file, model or image could not be
@@ -121,11 +122,19 @@ def parser() -> argparse.ArgumentParser:
         help="train a model on a training-set file, print test metrics, save it",
         description="Train a model on the training images of a .npz file from `mnist-digit "
         "dataset`, print its accuracy and per-class report on the file's test images, and "
-        "save it with skops and a metadata record (versions, sizes, accuracy).",
+        "save it with skops and a metadata record (versions, sizes, accuracy). The cnn (chapter "
+        "9's LeNet-5, the best reader of real digits) needs the course's deep extra (Keras); its "
+        "file holds only its weights, as NumPy arrays.",
     )
     train.add_argument("dataset", metavar="DATASET.npz", type=Path, help="from mnist-digit dataset")
     train.add_argument("--model", required=True, choices=KINDS, help="the kind of model")
-    train.add_argument("--out", required=True, metavar="MODEL.skops", type=Path)
+    train.add_argument(
+        "--out",
+        required=True,
+        metavar="MODEL",
+        type=Path,
+        help="the model file to write (e.g. forest.skops; cnn.npz for the cnn)",
+    )
     train.add_argument(
         "--search",
         action="store_true",
@@ -138,7 +147,24 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="train on N training images drawn at random (seed 42) from the file",
     )
-    train.add_argument("--jobs", type=int, default=None, help="cores to use (-1: all; default 1)")
+    train.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="cores to use (-1: all; default 1); the cnn uses every core",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive,
+        metavar="N",
+        help="cnn only: passes over the training images, each image moved a little at random "
+        "every time (default 8)",
+    )
+    train.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="cnn only: train on MNIST's images as they are, never moved at random",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -146,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
         description="Predict the digit in each image file (PNG, JPEG...; a photo or a "
         "drawing, dark on light or light on dark): the digit, its probability and the top 3.",
     )
-    predict.add_argument("model", metavar="MODEL.skops", type=Path, help="from mnist-digit train")
+    predict.add_argument("model", metavar="MODEL", type=Path, help="from mnist-digit train")
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
     predict.add_argument(
         "--no-preprocess",
@@ -186,6 +212,14 @@ def run_dataset(arguments: argparse.Namespace) -> None:
 
 def run_train(arguments: argparse.Namespace) -> None:
     """``mnist-digit train``."""
+    for option, given in (
+        ("--epochs", arguments.epochs is not None),
+        ("--no-augment", arguments.no_augment),
+    ):
+        if given and arguments.model != "cnn":
+            raise CommandError(f"{option} is for the cnn only, not for {arguments.model}")
+    if arguments.search and arguments.model == "cnn":
+        raise CommandError("no --search for the cnn: train it without --search")
     check_model_path(arguments.out)  # before the training, not after
     data = load_dataset(arguments.dataset)
     if arguments.limit and arguments.limit < len(data["X_train"]):
@@ -199,6 +233,8 @@ def run_train(arguments: argparse.Namespace) -> None:
         search=arguments.search,
         n_iter=arguments.n_iter,
         n_jobs=arguments.jobs,
+        epochs=arguments.epochs,
+        augment=not arguments.no_augment,
     )
     metadata = trained.metadata
     print(

@@ -17,6 +17,10 @@ scaling of chapter 7. The kinds (:data:`KINDS`), all with ``random_state`` fixed
     ``MLPClassifier``: one hidden layer of 100 ReLU units (~80,000 weights), early stopping.
 ``voting``
     Soft voting of a forest, extra-trees and the MLP.
+``cnn``
+    Chapter 9's LeNet-5, trained with Keras (the ``deep`` extra) on images moved a little at
+    random at every epoch, predicted by NumPy: :mod:`checks.own_digit.cnn`. The course's best
+    reader of real digits (``benchmarks/real_digits.py``).
 
 A model file is a skops file (``skops.io.dump``, deflate-compressed: no pickle, so loading does
 not run code; a 100-tree forest on MNIST takes 21 MB instead of 146 MB uncompressed) with one
@@ -24,7 +28,11 @@ extra member, ``mnist-course.json``: a metadata record (:func:`read_metadata`) o
 course version, the library versions, the training and test sizes and the test accuracy.
 :func:`load_model` refuses a file made with another scikit-learn (skops does not promise
 compatibility across versions: retrain), warns when NumPy or SciPy differ, and loads only the
-types of :data:`ALLOWED_TYPES` beyond those skops trusts by default.
+types of :data:`ALLOWED_TYPES` beyond those skops trusts by default. A CNN's file holds no
+estimator but its weights: ten float32 ``.npy`` arrays in the same kind of zip archive (a NumPy
+``.npz``), read without pickle and checked against the network's shapes
+(:func:`checks.own_digit.cnn.read_weights`), with the same metadata record; as predicting needs
+only NumPy, only a NumPy other than the one that saved it is mentioned (a warning).
 """
 
 from __future__ import annotations
@@ -48,7 +56,9 @@ from checks.distribution import __version__
 from checks.files import shown_path
 from checks.own_digit.model_file import UnusableModel, check_archive, check_estimator
 
-KINDS = ("svm", "forest", "extra-trees", "sgd", "voting", "mlp")
+KINDS = ("svm", "forest", "extra-trees", "sgd", "voting", "mlp", "cnn")
+#: The kinds scikit-learn trains (all but the CNN).
+SKLEARN_KINDS = KINDS[:-1]
 METADATA_MEMBER = "mnist-course.json"
 FORMAT = "mnist-course-model/1"
 RANDOM_STATE = 42
@@ -202,6 +212,8 @@ def make_model(kind: str, *, n_jobs: int | None = None, random_state: int = RAND
             ("mlp", mlp()),
         ]
         return VotingClassifier(members, voting="soft", n_jobs=n_jobs)
+    if kind == "cnn":
+        raise ValueError("the cnn is a Keras network, not a scikit-learn estimator: train_model")
     raise ValueError(f"unknown model kind {kind!r}: choose among {', '.join(KINDS)}")
 
 
@@ -239,6 +251,8 @@ def search_space(kind: str) -> dict[str, Any]:
         "mlp": {"hidden_layer_sizes": [(100,), (200,)], "alpha": loguniform(1e-5, 1e-2)},
         "voting": {"weights": [[1, 1, 1], [1, 1, 2], [2, 1, 1], [1, 2, 1]]},
     }
+    if kind == "cnn":
+        raise ValueError("no search for the cnn: train it without --search")
     if kind not in spaces:
         raise ValueError(f"unknown model kind {kind!r}: choose among {', '.join(KINDS)}")
     return spaces[kind]
@@ -257,6 +271,8 @@ def train_model(
     n_jobs: int | None = None,
     random_state: int = RANDOM_STATE,
     log: Callable[[str], None] | None = _say,
+    epochs: int | None = None,
+    augment: bool = True,
 ) -> TrainedModel:
     """Train one kind of model on a training set and measure it on the test set.
 
@@ -281,7 +297,14 @@ def train_model(
     log : callable, optional
         Receives progress lines (default: standard error); ``None`` for silence. Unless
         ``None``, the estimator prints its own while it trains (the MLP each epoch, forests
-        their trees in batches, voting each member; the SVM nothing, SGD nothing: 25 s).
+        their trees in batches, voting each member; the SVM nothing, SGD nothing: 25 s; the
+        CNN a progress bar per epoch).
+    epochs : int, optional
+        The CNN's passes over the training images (default
+        :data:`checks.own_digit.cnn.EPOCHS`); only for ``cnn``.
+    augment : bool, default True
+        The CNN sees every image moved a little at random at each pass
+        (:func:`checks.own_digit.cnn.jitter`); False: MNIST's images as they are.
 
     Returns
     -------
@@ -301,6 +324,12 @@ def train_model(
     from sklearn.metrics import accuracy_score, classification_report
     from sklearn.model_selection import RandomizedSearchCV
 
+    if kind == "cnn":
+        if search:
+            raise ValueError("no search for the cnn: train it without --search")
+        return _train_cnn(data, epochs=epochs, augment=augment, random_state=random_state, log=log)
+    if epochs is not None or not augment:
+        raise ValueError(f"epochs and augment are for the cnn only, not for {kind}")
     verbose = 0 if log is None else 1
     log = log or (lambda message: None)
     X_train, y_train = features(data["X_train"]), data["y_train"]
@@ -346,6 +375,53 @@ def train_model(
         "random_state": random_state,
     }
     return TrainedModel(estimator, metadata, report)
+
+
+def _train_cnn(
+    data: dict[str, np.ndarray],
+    *,
+    epochs: int | None,
+    augment: bool,
+    random_state: int,
+    log: Callable[[str], None] | None,
+) -> TrainedModel:
+    """The CNN of :mod:`checks.own_digit.cnn`, trained and measured as :func:`train_model` does."""
+    from sklearn.metrics import accuracy_score, classification_report
+
+    from checks.own_digit import cnn
+
+    cnn.import_keras()  # before a word is said: without Keras, one line
+    say = log or (lambda message: None)
+    epochs = cnn.EPOCHS if epochs is None else epochs
+    say(f"training cnn on {len(data['X_train']):,} images, {epochs} epochs ...")
+    started = time.perf_counter()
+    network, record = cnn.train_cnn(
+        data,
+        epochs=epochs,
+        augment=augment,
+        random_state=random_state,
+        log=log,
+        progress=log is not None,
+    )
+    seconds = time.perf_counter() - started
+    say(f"trained in {seconds:.1f} s")
+    predicted = network.predict(features(data["X_test"]))
+    accuracy = float(accuracy_score(data["y_test"], predicted))
+    report = classification_report(data["y_test"], predicted, digits=4, zero_division=0)
+    metadata = {
+        "format": FORMAT,
+        "kind": "cnn",
+        "course_version": __version__,
+        "versions": record.pop("versions"),
+        "training_size": len(data["X_train"]),
+        "test_size": len(data["X_test"]),
+        "test_accuracy": round(accuracy, 6),
+        "search": None,
+        "training_seconds": round(seconds, 1),
+        "random_state": random_state,
+        **record,
+    }
+    return TrainedModel(network, metadata, report)
 
 
 def _plain(value: Any) -> Any:
@@ -394,7 +470,7 @@ def check_model_path(path: str | os.PathLike) -> Path:
 
 
 def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
-    """Write a model file: the estimator by ``skops.io.dump`` plus its metadata record.
+    """Write a model file: the estimator by ``skops.io.dump`` (a CNN's weights) plus its record.
 
     The file is written beside its destination, then renamed: never half-written.
 
@@ -425,8 +501,15 @@ def save_model(path: str | os.PathLike, trained: TrainedModel) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        skops.io.dump(trained.estimator, temporary, compression=zipfile.ZIP_DEFLATED)
-        with zipfile.ZipFile(temporary, "a") as archive:
+        if trained.metadata.get("kind") == "cnn":
+            from checks.own_digit.cnn import weights_to_bytes
+
+            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name, content in weights_to_bytes(trained.estimator.weights).items():
+                    archive.writestr(name, content)
+        else:
+            skops.io.dump(trained.estimator, temporary, compression=zipfile.ZIP_DEFLATED)
+        with zipfile.ZipFile(temporary, "a", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(trained.metadata, indent=2))
         umask = os.umask(0)
         os.umask(umask)
@@ -507,7 +590,8 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
     Raises
     ------
     ModelVersionError
-        scikit-learn differs: a model must be loaded by the version that trained it.
+        scikit-learn differs: a model must be loaded by the version that trained it (not for
+        a CNN, whose weights NumPy alone runs).
     ModelFileError
         The record's ``versions`` is not a table of library names and versions.
 
@@ -526,6 +610,13 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
         raise ModelFileError(
             f"{source} is not a course model file: its versions record is a "
             f"{type(recorded).__name__}, not a table of library versions"
+        )
+    if metadata.get("kind") == "cnn":  # NumPy alone runs it: weights, not a pickled estimator
+        saved, running = recorded.get("numpy"), installed["numpy"]
+        return (
+            []
+            if saved == running
+            else [f"{source} was saved with numpy {saved}, this is {running}"]
         )
     if recorded.get("scikit-learn") != installed["scikit-learn"]:
         raise ModelVersionError(
@@ -567,6 +658,8 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
         Trained with another scikit-learn.
     UntrustedModelError
         It holds types outside :data:`ALLOWED_TYPES` (the file was not made by the course).
+        A CNN's file is refused (:class:`ModelFileError`) unless it holds exactly the network's
+        weight arrays.
 
     Warns
     -----
@@ -588,6 +681,8 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     metadata = read_metadata(path)
     for message in check_versions(metadata, str(path)):
         warnings.warn(message, UserWarning, stacklevel=2)
+    if metadata.get("kind") == "cnn":
+        return _load_cnn(path, metadata)
     try:
         untrusted = skops.io.get_untrusted_types(file=path)
     except Exception as error:
@@ -606,3 +701,19 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     except UnusableModel as error:
         raise ModelFileError(str(error)) from None
     return TrainedModel(estimator, metadata)
+
+
+def _load_cnn(path: str | os.PathLike, metadata: dict[str, Any]) -> TrainedModel:
+    """A CNN's file: its weights, read without pickle, checked against the network."""
+    from checks.own_digit import cnn
+
+    if metadata.get("architecture") != cnn.ARCHITECTURE:
+        raise ModelFileError(
+            f"{path} holds another network ({metadata.get('architecture')}), not the course's "
+            f"{cnn.ARCHITECTURE}: retrain it (mnist-digit train --model cnn)"
+        )
+    try:
+        weights = cnn.read_weights(path)
+    except ValueError as error:
+        raise ModelFileError(str(error).splitlines()[0]) from None
+    return TrainedModel(cnn.CnnClassifier(weights), metadata)

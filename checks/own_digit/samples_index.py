@@ -59,3 +59,45 @@ def sample_label(path: str | Path) -> int:
     7
     """
     return int(Path(path).name[0])
+
+
+def sample_data_urls() -> list[dict[str, object]]:
+    """The samples as the draw page loads them: upright, in ``data:`` addresses.
+
+    A page opened from ``file://`` may not read the pixels of an image file beside it (the
+    browser taints the canvas), but it may read those of a ``data:`` address. Each sample is turned
+    upright by its EXIF orientation and saved again without it (PNG for the drawings, JPEG of
+    quality 92 for the photos).
+
+    Returns
+    -------
+    list of dict
+        ``name`` (the file's), ``label`` (its digit) and ``src`` (the ``data:`` address), in the
+        order of :func:`sample_images`.
+
+    Examples
+    --------
+    >>> sample_data_urls()[0]["src"][:22]
+    'data:image/png;base64,'
+    """
+    import base64
+    import io
+
+    from PIL import Image, ImageOps
+
+    found = []
+    for path in sample_images():
+        with Image.open(path) as opened:
+            upright = ImageOps.exif_transpose(opened).convert("RGB")
+        buffer = io.BytesIO()
+        kind = "png" if path.suffix == ".png" else "jpeg"
+        upright.save(buffer, format=kind.upper(), **({"quality": 92} if kind == "jpeg" else {}))
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        found.append(
+            {
+                "name": path.name,
+                "label": sample_label(path),
+                "src": f"data:image/{kind};base64,{encoded}",
+            }
+        )
+    return found

@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from test_jupyterlab import lab, wait_until_idle  # noqa: F401 (lab: a fixture)
 
 from checks.authoring import draw_page
-from checks.own_digit import NoDigitFound, to_mnist
+from checks.own_digit import NoDigitFound, sample_label, to_mnist
+from checks.own_digit import sample_images as course_samples
 from checks.own_digit.draw_model import (
     load_or_train_draw_model,
     model_description,
@@ -37,6 +38,8 @@ from checks.own_digit.widget import (
 )
 
 SCREENSHOT = BUILD / "screenshots" / "draw_a_digit.png"
+SAMPLE_FILES = course_samples()
+SAMPLE_NAMES = [(sample_label(path), path.name) for path in SAMPLE_FILES]
 DRAW_PAGE = Path(draw_page.PAGE).with_suffix(".html")
 
 
@@ -98,6 +101,48 @@ def sample_images() -> dict[str, np.ndarray]:
     return images
 
 
+def hard_images() -> dict[str, np.ndarray]:
+    """RGBA arrays of what real pictures throw at the recipe (test_own_digit_preprocess.py)."""
+    from test_own_digit_preprocess import FIVE, FOUR, TWO, written
+
+    pages = {
+        "mid-gray paper": written(FOUR, paper=115, ink=55),
+        "faint pencil": written(TWO, paper=200, ink=160, pen=4),
+        "thin pen": written(TWO, size=(500, 400), box=(80, 100, 330), pen=2),
+        "thick marker": written(TWO, pen=50),
+        "cut by the frame": written(FOUR, box=(100, 70, 220)),
+        "two pieces": written(FIVE, pen=10),
+        "two digits": np.hstack([written(TWO, size=(300, 200)), written(FOUR, size=(300, 200))]),
+    }
+    shadow = written(FIVE, paper=210, ink=60, pen=8).astype(np.int16)
+    shadow[:, :90] -= 70
+    pages["shadow"] = np.clip(shadow, 0, 255).astype(np.uint8)
+    ruled = written(FOUR, pen=6, paper=235, ink=30)
+    ruled[232:235, :] = 40
+    pages["ruled line"] = ruled
+    table = np.full((400, 340), 45, dtype=np.uint8)
+    table[50:350, 50:290] = written(TWO, pen=8, paper=215, ink=40)
+    pages["sheet on a dark table"] = table
+    crossed = written(TWO, pen=8, paper=230, ink=30)
+    for row in range(20, 300, 30):
+        crossed[row : row + 2, :] = 90
+    pages["ruled lines across the digit"] = crossed
+    pencil = written(FOUR, pen=6, paper=235, ink=180)
+    pencil[232:235, :] = 60
+    pages["pencil on dark ruled paper"] = pencil
+    edge = written(TWO, pen=8, paper=220, ink=60).astype(np.int16)
+    edge[:, :120] -= 60
+    pages["sharp shadow edge"] = np.clip(edge, 0, 255).astype(np.uint8)
+    grid = written(TWO, pen=8, paper=230, ink=40)
+    grid[::20, :] = np.minimum(grid[::20, :], 185)
+    grid[:, ::20] = np.minimum(grid[:, ::20], 185)
+    pages["graph paper"] = grid
+    tight = np.full((100, 30), 250, dtype=np.uint8)
+    tight[:, 13:17] = 20
+    pages["tight 1"] = tight
+    return {name: np.asarray(Image.fromarray(page).convert("RGBA")) for name, page in pages.items()}
+
+
 def python_digit(rgba: np.ndarray) -> list[int] | None:
     try:
         return to_mnist(rgba).ravel().tolist()
@@ -123,18 +168,37 @@ JS_TO_MNIST = """([data, width, height]) => {
 }"""
 
 
-def test_the_javascript_preprocessing_equals_to_mnist_byte_for_byte(script_page):
-    images = sample_images()
+def differing_images(page, images: dict[str, np.ndarray]) -> list[str]:
+    """The names of the images whose 28x28 (or refusal) differ between JavaScript and Python."""
     differing = []
     for name, rgba in images.items():
         height, width = rgba.shape[:2]
-        encoded = base64.b64encode(rgba.tobytes()).decode("ascii")
-        in_javascript = script_page.evaluate(JS_TO_MNIST, [encoded, width, height])
+        encoded = base64.b64encode(np.ascontiguousarray(rgba).tobytes()).decode("ascii")
+        in_javascript = page.evaluate(JS_TO_MNIST, [encoded, width, height])
         if in_javascript != python_digit(rgba):
             differing.append(name)
+    return differing
+
+
+def test_the_javascript_preprocessing_equals_to_mnist_byte_for_byte(script_page):
+    images = {**sample_images(), **hard_images()}
     assert python_digit(images["blank"]) is None  # "no digit" is compared too
     assert python_digit(images["tiny"]) is not None
     assert python_digit(images["dot"]) is None and python_digit(images["5-pixel stroke"])
+    assert python_digit(images["two digits"]) is None  # "no single digit" too
+    differing = differing_images(script_page, images)
+    assert not differing, f"JavaScript and Python differ on {differing} of {len(images)} images"
+
+
+@pytest.mark.slow
+def test_the_javascript_preprocessing_equals_to_mnist_on_real_digits(script_page, real_digits):
+    from PIL import ImageOps
+
+    images = {}
+    for path, _, _ in real_digits:
+        with Image.open(path) as opened:
+            images[path.name] = np.asarray(ImageOps.exif_transpose(opened).convert("RGBA"))
+    differing = differing_images(script_page, images)
     assert not differing, f"JavaScript and Python differ on {differing} of {len(images)} images"
 
 
@@ -300,16 +364,111 @@ def test_clear_empties_the_image(offline_page):
     assert page.locator(".dd-best").count() == 0
 
 
+def wait_for_status(page, previous: str) -> str:
+    """The live region's text once it has changed from ``previous``."""
+    status = page.get_by_role("status")
+    page.wait_for_function(
+        "([old]) => document.querySelector('.dd-answer').textContent !== old", arg=[previous]
+    )
+    return status.inner_text()
+
+
+def test_the_page_works_from_the_keyboard_alone(offline_page):
+    page, _, errors = offline_page
+    page.get_by_role("button", name="Clear").focus()
+    page.keyboard.press("Enter")
+    focused = []
+    for _ in range(11):  # Tab: the ten sample buttons, then the file field
+        page.keyboard.press("Tab")
+        focused.append(
+            page.evaluate(
+                "document.activeElement.getAttribute('aria-label') || "
+                "document.activeElement.className"
+            )
+        )
+    assert focused[:10] == [f"Sample digit {d}, {n}" for d, n in SAMPLE_NAMES]
+    assert focused[10] == "dd-file"
+    for _ in range(3):  # back to the 7
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.textContent") == "7"
+    before = page.get_by_role("status").inner_text()
+    page.keyboard.press("Enter")
+    announced = wait_for_status(page, before)
+    state = page_state(page)
+    rgba = np.frombuffer(base64.b64decode(state["rgba"]), dtype=np.uint8)
+    rgba = rgba.reshape(state["height"], state["width"], 4)
+    assert state["image"] == to_mnist(rgba).ravel().tolist()  # the photo, as Python reads it
+    assert (
+        announced
+        == f"Prediction: {state['predicted']} ({max(state['probabilities']):.0%})".replace(
+            "%", " %"
+        )
+    )
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#draw-digit").screenshot(
+        path=str(SCREENSHOT.with_name("draw_a_digit_keyboard.png"))
+    )
+    assert not errors, errors
+
+
+def test_the_page_is_labelled_for_screen_readers(offline_page):
+    page, _, _ = offline_page
+    status = page.get_by_role("status")
+    assert status.get_attribute("aria-live") == "polite"
+    assert page.get_by_role("img", name="Drawing area for a digit").count() == 1
+    assert page.get_by_role("img", name="The 28 by 28 image the model receives").count() == 1
+    assert page.get_by_label("Read an image file").get_attribute("type") == "file"
+    assert page.get_by_role("group", name="Load a sample digit").count() == 1
+    tree = page.locator("#draw-digit").aria_snapshot()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOT.with_name("draw_a_digit_aria.txt").write_text(tree, encoding="utf-8")
+    assert 'img "Drawing area for a digit' in tree and "status" in tree
+
+
+def test_an_image_file_is_read_upright_as_python_reads_it(offline_page, tmp_path):
+    page, _, errors = offline_page
+    sideways = next(p for p in SAMPLE_FILES if Image.open(p).getexif().get(0x0112, 1) != 1)
+    before = page.get_by_role("status").inner_text()
+    page.get_by_label("Read an image file").set_input_files(str(sideways))
+    announced = wait_for_status(page, before)
+    state = page_state(page)
+    rgba = np.frombuffer(base64.b64decode(state["rgba"]), dtype=np.uint8)
+    rgba = rgba.reshape(state["height"], state["width"], 4)
+    assert state["image"] == to_mnist(rgba).ravel().tolist()
+    # Turned upright as Python turns it (the browser decodes JPEG a little differently).
+    seen = np.array(state["image"], dtype=float)
+    assert np.corrcoef(seen, to_mnist(sideways).ravel().astype(float))[0, 1] > 0.9
+    assert announced.startswith("Prediction: ")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+    page.get_by_label("Read an image file").set_input_files(str(notes))
+    assert wait_for_status(page, announced) == "Cannot read notes.png as an image"
+    assert not errors, errors
+
+
+def test_a_picture_without_a_single_digit_is_announced_in_one_line(offline_page, tmp_path):
+    page, _, _ = offline_page
+    two = tmp_path / "two.png"
+    Image.fromarray(hard_images()["two digits"]).save(two)
+    before = page.get_by_role("status").inner_text()
+    page.get_by_label("Read an image file").set_input_files(str(two))
+    announced = wait_for_status(page, before)
+    assert announced.startswith("No single digit found: 2 marks")
+    assert page.evaluate("window.drawDigitState.image28") is None
+
+
 def scripts_of(html: Path) -> list[str]:
-    """Which of the draw page's two scripts a page loads (by its <script src=...> tags)."""
+    """Which of the draw page's three scripts a page loads (by its <script src=...> tags)."""
     sources = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html.read_text(encoding="utf-8"))
     names = [source.split("?")[0].rsplit("/", 1)[-1] for source in sources]
-    return [name for name in (draw_page.MODEL, draw_page.SCRIPT) if name in names]
+    return [
+        name for name in (draw_page.MODEL, draw_page.SAMPLES, draw_page.SCRIPT) if name in names
+    ]
 
 
 def test_only_the_draw_page_loads_the_model(draw_book):
     pages = {page.relative_to(draw_book): scripts_of(page) for page in draw_book.rglob("*.html")}
-    assert pages[DRAW_PAGE] == [draw_page.MODEL, draw_page.SCRIPT]
+    assert pages[DRAW_PAGE] == [draw_page.MODEL, draw_page.SAMPLES, draw_page.SCRIPT]
     assert {page for page, found in pages.items() if found} == {DRAW_PAGE}
     assert not list((draw_book / "_static").rglob(draw_page.MODEL))
 

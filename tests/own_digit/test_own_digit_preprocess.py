@@ -2,13 +2,14 @@
 round trips: a test digit pasted into a large noisy photo comes back close and classified the same.
 
 The round-trip bounds come from measurements over the first 200 test digits (photos made by
-:func:`photo_of`, seed 0): mean correlation with the original 0.948 (light paper) and 0.946
-(dark), 5th percentile 0.80, minimum 0.58; mean absolute difference 8.5 of 255; a 3-NN trained
-on 10,000 training images gives the same digit for 97 % (light) and 96 % (dark). Feeding the
-MNIST digits themselves through the recipe gives a mean correlation of 0.951 (minimum 0.53):
-the loss is the recipe's (Otsu drops the faintest edge pixels, so the box shrinks a little and a
-thin stroke moves by a pixel), not the photo's. The bounds below leave room for the noise of a
-smaller sample.
+:func:`photo_of`, seed 0), with the robust recipe: mean correlation with the original 0.928 (light
+paper) and 0.927 (dark), median 0.95, 5th percentile 0.81 and 0.79, minimum 0.62; mean absolute
+difference 9.7 and 9.8 of 255; a 3-NN trained on 10,000 training images gives the same digit for 95
+% (both). The classic recipe gave 0.944 and 0.947, 97 % and 96 %. Feeding the MNIST digits
+themselves through the robust recipe gives a mean correlation of 0.910 (classic 0.951): the loss is
+the black-and-white step (MNIST's 28x28 digits made black and white at 128 and resized again
+correlate 0.919 with themselves), a price the recipe pays to read thin, faint and blurred real
+strokes (benchmarks/real_digits.py). The bounds below leave room for the noise of a smaller sample.
 """
 
 from __future__ import annotations
@@ -153,14 +154,19 @@ def test_steps_are_returned_in_order_and_end_with_to_mnist():
         "gray",
         "ink",
         "thresholded",
+        "digit",
         "cropped",
+        "pen",
         "resized",
         "pasted",
         "mnist",
     ]
     assert max(steps["resized"].shape) == 20
-    assert steps["cropped"].max() == 255
+    assert set(np.unique(steps["cropped"])) == {0, 255}  # black and white, as NIST's digits
     assert np.array_equal(steps["mnist"], to_mnist(a_canvas_digit()))
+    classic = preprocess_steps(a_canvas_digit(), recipe="classic")
+    assert list(classic) == ["gray", "ink", "thresholded", "cropped", "resized", "pasted", "mnist"]
+    assert np.array_equal(classic["mnist"], to_mnist(a_canvas_digit(), recipe="classic"))
 
 
 def test_the_result_is_mnist_like():
@@ -244,6 +250,178 @@ def test_arrays_of_another_type_or_shape_are_refused():
         to_mnist([[0, 255]])
 
 
+# --- what real pictures throw at the recipe ------------------------------------------------------
+
+# Strokes of three digits in a unit box (x right, y down): a "4" drawn in two strokes, a "5"
+# whose top bar is lifted off the rest, a "2".
+FOUR = [[(0.62, 1.0), (0.62, 0.0), (0.05, 0.68), (0.95, 0.68)]]
+FIVE = [[(0.3, 0.02), (0.95, 0.02)], [(0.28, 0.2), (0.22, 0.45), (0.6, 0.4), (0.85, 0.62),
+        (0.78, 0.9), (0.45, 1.0), (0.12, 0.88)]]  # fmt: skip
+TWO = [[(0.1, 0.25), (0.3, 0.03), (0.7, 0.03), (0.85, 0.3), (0.1, 1.0), (0.95, 1.0)]]
+
+
+def written(
+    strokes: list[list[tuple[float, float]]],
+    *,
+    size: tuple[int, int] = (300, 240),
+    box: tuple[int, int, int] = (60, 70, 160),
+    pen: int = 12,
+    paper: int = 255,
+    ink: int = 0,
+) -> np.ndarray:
+    """Strokes written with a round pen of ``pen`` pixels on paper: uint8 (H, W).
+
+    ``box`` is (top, left, height) of the digit on the page, its width 60 % of its height.
+    """
+    from PIL import ImageDraw
+
+    image = Image.new("L", (size[1], size[0]), paper)
+    draw = ImageDraw.Draw(image)
+    top, left, height = box
+    for stroke in strokes:
+        points = [(left + x * 0.6 * height, top + y * height) for x, y in stroke]
+        draw.line(points, fill=ink, width=pen, joint="curve")
+        for x, y in points:  # round ends
+            draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=ink)
+    return np.array(image)
+
+
+def mnist_stroke_of(digit: np.ndarray) -> float:
+    """A 28x28 digit's stroke width as MNIST's is measured: its pixels of 128 or more."""
+    from checks.own_digit.morphology import stroke_width
+
+    return stroke_width(digit >= 128)
+
+
+def test_mid_gray_paper_with_darker_ink_is_dark_ink():
+    # Gray paper (115 of 255) and ink 60 levels darker: the classic recipe takes the paper for a
+    # dark one (below 127) and finds nothing lighter on it.
+    page = written(FOUR, paper=115, ink=55)
+    clean = to_mnist(written(FOUR))
+    with pytest.raises(NoDigitFound):
+        to_mnist(page, recipe="classic")
+    assert correlation(to_mnist(page), clean) > 0.95
+
+
+def test_a_sheet_photographed_on_a_dark_table_is_dark_ink():
+    photo = np.full((400, 340), 45, dtype=np.uint8)  # the table around the sheet
+    photo[50:350, 50:290] = written(TWO, pen=8, paper=215, ink=40)
+    clean = to_mnist(written(TWO, pen=8))
+    assert correlation(to_mnist(photo), clean) > 0.95
+    assert correlation(to_mnist(photo, recipe="classic"), clean) < 0.6  # its border is the table
+
+
+def test_a_faint_pencil_reaches_full_ink():
+    page = written(TWO, paper=200, ink=160, pen=4)  # 40 levels darker
+    digit = to_mnist(page)
+    assert digit.max() == 255 and np.count_nonzero(digit == 255) >= 20
+    assert correlation(digit, to_mnist(written(TWO))) > 0.85
+
+
+def test_a_thin_pen_is_given_mnists_stroke_width():
+    page = written(TWO, size=(900, 700), box=(150, 200, 600), pen=3)  # 3 pixels of 600
+    classic, robust = to_mnist(page, recipe="classic"), to_mnist(page)
+    assert mnist_stroke_of(classic) < 1.0  # a faint one-pixel line where MNIST has 2
+    assert 1.6 <= mnist_stroke_of(robust) <= 2.6
+    assert robust.max() == 255
+
+
+def test_a_thick_marker_is_thinned_to_mnists_stroke_width():
+    page = written(TWO, pen=50)  # 50 pixels of 160: 6 pixels of MNIST's 20
+    assert mnist_stroke_of(to_mnist(page, recipe="classic")) > 3.5
+    assert 1.6 <= mnist_stroke_of(to_mnist(page)) <= 3.0
+
+
+def test_a_shadow_over_the_page_is_not_ink():
+    page = written(FIVE, paper=210, ink=60, pen=8).astype(np.int16)
+    page[:, :90] -= 70  # a phone's shadow over the left third, digit included
+    page = np.clip(page, 0, 255).astype(np.uint8)
+    clean = to_mnist(written(FIVE, pen=8))
+    assert correlation(to_mnist(page, recipe="classic"), clean) < 0.6  # the shadow is the digit
+    assert correlation(to_mnist(page), clean) > 0.85
+
+
+def test_a_ruled_line_under_the_digit_is_left_out():
+    page = written(FOUR, pen=6, paper=235, ink=30)
+    page[232:235, :] = 40  # the line the "4" stands on, across the page
+    clean = to_mnist(written(FOUR, pen=6))
+    assert correlation(to_mnist(page), clean) > 0.9
+    assert correlation(to_mnist(page, recipe="classic"), clean) < 0.6
+
+
+def test_ruled_lines_across_the_digit_are_left_out_and_its_strokes_kept():
+    page = written(TWO, pen=8, paper=230, ink=30)
+    for row in range(20, 300, 30):
+        page[row : row + 2, :] = 90  # ruled paper: the lines cross the digit
+    clean = to_mnist(written(TWO, pen=8))
+    assert correlation(to_mnist(page), clean) > 0.95
+    assert correlation(to_mnist(page, recipe="classic"), clean) < 0.6
+
+
+def test_a_pencil_digit_on_dark_ruled_paper_is_read():
+    page = written(FOUR, pen=6, paper=235, ink=180)  # pencil: 55 levels darker
+    page[232:235, :] = 60  # the ruled line is three times as dark as the digit
+    clean = to_mnist(written(FOUR, pen=6))
+    assert correlation(to_mnist(page), clean) > 0.85
+    assert correlation(to_mnist(page, recipe="classic"), clean) < 0.5
+
+
+def test_the_sharp_edge_of_a_shadow_through_the_digit_is_not_ink():
+    page = written(TWO, pen=8, paper=220, ink=60).astype(np.int16)
+    page[:, :120] -= 60  # the shadow's edge crosses the digit from top to bottom
+    page = np.clip(page, 0, 255).astype(np.uint8)
+    assert correlation(to_mnist(page), to_mnist(written(TWO, pen=8))) > 0.9
+
+
+def test_graph_paper_is_left_out():
+    page = written(TWO, pen=8, paper=230, ink=40)
+    page[::20, :] = np.minimum(page[::20, :], 185)  # a light grid, 45 levels darker
+    page[:, ::20] = np.minimum(page[:, ::20], 185)
+    assert correlation(to_mnist(page), to_mnist(written(TWO, pen=8))) > 0.9
+
+
+def test_specks_and_a_neighbours_piece_at_the_edge_are_left_out():
+    page = written(FIVE, pen=10)
+    page[100:180, 0:12] = 0  # the end of the digit written before, cut by the frame
+    rng = np.random.default_rng(0)
+    for row, column in rng.integers(10, 230, (12, 2)):
+        page[row : row + 2, column : column + 2] = 0  # dust
+    assert correlation(to_mnist(page), to_mnist(written(FIVE, pen=10))) > 0.95
+
+
+def test_a_digit_in_two_pieces_is_kept_whole():
+    steps = preprocess_steps(written(FIVE, pen=10))
+    assert len(np.unique(ndimage.label(steps["digit"] > 0, np.ones((3, 3)))[0])) == 3  # 2 marks
+    assert steps["digit"].sum() == steps["thresholded"].sum()
+
+
+def test_a_digit_cut_by_the_frame_is_read():
+    page = written(FOUR, box=(100, 70, 220), size=(300, 240))  # its stem runs off the bottom
+    assert page[-1].min() == 0
+    digit = to_mnist(page)
+    rows = np.flatnonzero(digit.any(axis=1))
+    assert rows[-1] - rows[0] + 1 == 20
+
+
+def test_a_tight_crop_of_a_one_is_not_taken_for_a_line():
+    page = np.full((100, 30), 250, dtype=np.uint8)
+    page[:, 13:17] = 20  # a "1" from edge to edge, as thin as a ruled line
+    assert to_mnist(page).max() == 255
+
+
+def test_two_digits_side_by_side_are_refused_in_one_line():
+    page = np.hstack([written(TWO, size=(300, 200)), written(FOUR, size=(300, 200))])
+    with pytest.raises(NoDigitFound) as raised:
+        to_mnist(page)
+    assert str(raised.value).startswith("no single digit found: 2 marks")
+    assert "\n" not in str(raised.value)
+
+
+def test_an_unknown_recipe_is_refused():
+    with pytest.raises(ValueError, match="unknown recipe 'lecun'"):
+        to_mnist(written(TWO), recipe="lecun")
+
+
 # --- against MNIST -----------------------------------------------------------------------------
 
 
@@ -256,6 +434,17 @@ def test_mnist_centre_of_mass_is_at_14_14(mnist: dict[str, np.ndarray]):
     # Measured: (13.993, 14.008), standard deviation 0.29 each (training set: 13.996, 14.007).
     assert abs(rows.mean() - 14) < 0.02 and abs(columns.mean() - 14) < 0.02
     assert np.mean(np.abs(rows - 14) <= 0.5) > 0.999  # LeCun: centred at (14, 14) to the pixel
+
+
+@pytest.mark.slow
+def test_mnists_stroke_width_is_the_recipes(mnist: dict[str, np.ndarray]):
+    from checks.own_digit.preprocess import MNIST_STROKE, THICKEST_STROKE, THINNEST_STROKE
+
+    widths = np.array([mnist_stroke_of(image) for image in mnist["train_images"]])
+    # Measured on these 10,000: median 1.96; 10th percentile 1.41, 95th 3.07.
+    assert abs(np.median(widths) - MNIST_STROKE) < 0.1
+    assert abs(np.percentile(widths, 10) - THINNEST_STROKE) < 0.15
+    assert abs(np.percentile(widths, 95) - THICKEST_STROKE) < 0.15
 
 
 @pytest.mark.slow
@@ -272,12 +461,12 @@ def test_an_mnist_digit_in_a_photo_comes_back(light, mnist, knn, tmp_path):
     back = np.array(back)
     correlations = np.array([correlation(a, b) for a, b in zip(back, digits, strict=True)])
     errors = np.abs(back.astype(float) - digits).mean(axis=(1, 2))
-    assert correlations.mean() > 0.92, correlations.mean()
-    assert np.median(correlations) > 0.94
+    assert correlations.mean() > 0.90, correlations.mean()
+    assert np.median(correlations) > 0.93
     assert correlations.min() > 0.5
-    assert errors.mean() < 11, errors.mean()
+    assert errors.mean() < 12, errors.mean()
     same = knn.predict(back.reshape(-1, 784)) == knn.predict(digits.reshape(-1, 784))
-    assert same.mean() >= 0.93, same.mean()
+    assert same.mean() >= 0.92, same.mean()
 
 
 @pytest.mark.slow
