@@ -27,9 +27,10 @@ grader keeps everything that decides a grade on its side of the wire and in the 
   (:mod:`checks.grading.safe_unpickling`). A result that is not a grade is that submission's
   one-line ``grader error``;
 - the grader streams the rows as tasks finish (:func:`grade_on_cluster`): one row per
-  submission, never two. A task whose worker dies is submitted once more (the scheduler retries
-  nothing itself: the grader counts); a submission whose runs kill two workers gets a one-line
-  ``grader error``, and the others keep their grades.
+  submission, never two. A task whose worker dies while running it is submitted once more (the
+  scheduler retries nothing itself: the grader counts, from the start each task announces); a
+  submission whose runs kill two workers gets a one-line ``grader error``; one that was only
+  waiting on the dead worker is submitted again without counting, and keeps its grade.
 """
 
 from __future__ import annotations
@@ -60,8 +61,15 @@ from checks.grading.trust import UntrustedInstallation
 from checks.grading.worker_scratch import claim
 
 #: How many times a submission is run on the cluster at most: once, and once more elsewhere if
-#: its worker died. A submission whose runs killed this many workers gets a one-line error.
+#: its worker died while running it. A submission whose runs killed this many workers gets a
+#: one-line error.
 ATTEMPTS = 2
+#: A task lost with a worker before it started (it waited there behind another) is submitted
+#: again without counting, this many times at most; past them, its losses count too.
+FREE_RETRIES = 3
+#: The Dask event topic a task announces its start under, so a death is counted only against
+#: the submissions that were running.
+STARTED_TOPIC = "checks-grading-started"
 # Tries at placing a submission's files on a worker (one may die while they are sent).
 SCATTER_ATTEMPTS = 3
 # The most a student's folder may weigh when it is sent to a worker.
@@ -155,6 +163,23 @@ def _grade_here(packed: Packed, settings: Settings) -> Grade:
         return _RUNNER.submit(grade_submission, here, here_settings, bench).result()
 
 
+def _announce_start() -> None:
+    """Tell the scheduler this task started (an event of :data:`STARTED_TOPIC`, plain data)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(STARTED_TOPIC, {"key": str(worker.get_current_task())})
+    except (ImportError, ValueError, AttributeError):  # not on a Dask worker
+        pass
+
+
+def _started(client: object) -> set[str]:
+    """The keys of the tasks that announced their start."""
+    events = client.get_events(STARTED_TOPIC)  # type: ignore[attr-defined]
+    return {str(message.get("key")) for _, message in events if isinstance(message, dict)}
+
+
 def grade_task(packed: Packed, settings: Settings) -> str:
     """Grade one submission on a worker, as the grader would locally (the Dask task).
 
@@ -173,6 +198,7 @@ def grade_task(packed: Packed, settings: Settings) -> str:
     str
         The row as JSON text (:func:`~checks.grading.result_schema.grade_to_json`).
     """
+    _announce_start()
     try:
         grade = _grade_here(packed, settings)
     except Exception as error:  # the worker's own failure: this row's, not the task's
@@ -319,16 +345,17 @@ def grade_on_cluster(
     from distributed import as_completed
 
     batch, numbers = uuid.uuid4().hex[:8], itertools.count()
-    tasks: dict[str, tuple[Submission, int]] = {}  # by key: the submission, its attempt
+    # By key: the submission, the workers its runs killed, its losses that did not count.
+    tasks: dict[str, tuple[Submission, int, int]] = {}
     running = as_completed()
 
-    def submit(submission: Submission, packed: Packed, attempt: int) -> None:
+    def submit(submission: Submission, packed: Packed, deaths: int, free: int) -> None:
         files = _scatter(client, packed)
         key = f"grade-{batch}-{next(numbers)}"
         future = client.submit(  # type: ignore[attr-defined]
             grade_task, files, settings, pure=False, retries=0, key=key
         )
-        tasks[key] = (submission, attempt)
+        tasks[key] = (submission, deaths, free)
         running.add(future)
 
     for submission in submissions:
@@ -337,22 +364,27 @@ def grade_on_cluster(
             yield not_run
             continue
         try:
-            submit(submission, pack(submission), 1)  # the grader keeps none of the files
+            submit(submission, pack(submission), 0, 0)  # the grader keeps none of the files
         except (OSError, ValueError) as error:
             yield Grade(submission, RunStatus.GRADER_ERROR, detail=_one_line(error))
     for future in running:
-        submission, attempt = tasks.pop(future.key)
+        submission, deaths, free = tasks.pop(future.key)
         try:
             text = future.result()
         except Exception as error:
-            if _worker_died(error) and attempt < ATTEMPTS:
+            if _worker_died(error):
+                if future.key in _started(client) or free >= FREE_RETRIES:
+                    deaths += 1  # it was running when its worker died
+                else:
+                    free += 1  # it was waiting behind another: not its doing
+            if _worker_died(error) and deaths < ATTEMPTS:
                 try:  # its files may have been lost with the worker: scattered afresh
-                    submit(submission, pack(submission), attempt + 1)
+                    submit(submission, pack(submission), deaths, free)
                     continue
                 except (OSError, ValueError) as again:
                     error = again
             if _worker_died(error):
-                detail = f"its runs killed {attempt} workers ({type(error).__name__})"
+                detail = f"its runs killed {deaths} workers ({type(error).__name__})"
             else:
                 detail = f"the worker's answer was refused ({_one_line(error)})"
             yield Grade(submission, RunStatus.GRADER_ERROR, detail=detail)

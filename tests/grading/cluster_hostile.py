@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from checks.grading.judging import Grade
@@ -44,6 +45,7 @@ def hostile(packed, settings):
         return text.replace(
             '"flags": []', '"flags": [{"id": "9.1", "verdict": "captured", "mistake": null}]'
         )
-    if student == "killer":  # its worker dies every time it runs it
+    if student == "killer":  # its worker dies every time it runs it, a moment after it starts
+        time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGKILL)
     return honest(packed, settings)
