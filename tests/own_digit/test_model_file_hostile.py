@@ -4,9 +4,10 @@ Each file is a small real forest (three trees on random 784-pixel images), saved
 saves models, then changed as an attacker would: a node made its own ancestor (``predict`` would
 spin for ever), a child or a feature index out of range (a segmentation fault), a threshold that
 is not a number, an array member that claims 3 GiB, a member or a metadata record that expands
-to hundreds of megabytes. Each is loaded and used as ``mnist-digit predict`` does, in a process
-of its own (so a crash or a hang cannot take the tests with it): it must end with the one line
-``not a model this course can use: ...`` within 5 s and 500 MB.
+to hundreds of megabytes; and an SVM and an MLP whose arrays do not match. Each is loaded and
+used as ``mnist-digit predict`` does, in a process of its own (so a crash or a hang cannot take
+the tests with it): it must end with the one line ``not a model this course can use: ...``
+within 5 s and 500 MB.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -164,6 +166,30 @@ def a_metadata_record_that_expands(path: Path) -> Path:
     return rewrite_member(model, lambda names: METADATA_MEMBER, zeros_member(300 * 1024**2, record))
 
 
+def small_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.random((100, 784)), np.arange(100) % 10
+
+
+def an_svm_whose_counts_lie(path: Path) -> Path:
+    """An SVM claiming 1,000 more support vectors of class 0 than it holds."""
+    from sklearn.svm import SVC
+
+    model = SVC().fit(*small_data())
+    model._n_support[0] += 1000
+    return save(path, model)
+
+
+def an_mlp_whose_layers_do_not_chain(path: Path) -> Path:
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it does not converge in 5 epochs: no matter
+        model = MLPClassifier(hidden_layer_sizes=(20,), max_iter=5).fit(*small_data())
+    model.coefs_[1] = model.coefs_[1][:5]
+    return save(path, model)
+
+
 CRAFTED = {
     "a node its own ancestor": (lambda p: crafted_tree(p, a_node_its_own_ancestor), "node 1"),
     "a node its own child": (lambda p: crafted_tree(p, a_node_its_own_child), "node 0"),
@@ -175,6 +201,8 @@ CRAFTED = {
     "a member that expands": (a_member_that_expands, "declares"),
     "a member that lies about its size": (a_member_that_lies_about_its_size, "Bad CRC-32"),
     "a metadata record that expands": (a_metadata_record_that_expands, "mnist-course.json"),
+    "an SVM whose counts lie": (an_svm_whose_counts_lie, "counts and coefficients do not match"),
+    "an MLP whose layers do not chain": (an_mlp_whose_layers_do_not_chain, "does not take 20"),
 }
 
 
