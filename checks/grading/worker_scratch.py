@@ -2,7 +2,8 @@
 
 Everything a worker process writes while grading (the student's files, MNIST, each run's
 folder) lives under its own folder, ``TMP/checks-workers/PID-RANDOM/``, which it holds an
-exclusive lock on (``flock``) for as long as it lives. It removes the folder when it exits; when
+exclusive lock on (``flock``) for as long as it lives. It removes the folder when it exits (as a
+process, or as a multiprocessing child, which is what a Dask worker is); when
 it is killed (``SIGKILL``, out of memory, its node lost) the lock goes with it, and the next
 worker process to start on the machine (its nanny restarts one at once) removes every folder
 whose lock it can take: what a killed predecessor left.
@@ -16,6 +17,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 LOCK_FILE = ".lock"
@@ -87,5 +89,8 @@ def claim(base: Path | None = None) -> tuple[Path, list[Path]]:
     fcntl.flock(descriptor, fcntl.LOCK_EX)  # held until this process ends, however it ends
     os.set_inheritable(descriptor, False)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    # A Dask worker is a multiprocessing child, which ends by os._exit: atexit does not run
+    # there, multiprocessing's own finalizers do.
+    Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, exitpriority=0)
     tempfile.tempdir = str(folder)
     return folder, swept

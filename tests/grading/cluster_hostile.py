@@ -49,3 +49,10 @@ def hostile(packed, settings):
         time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGKILL)
     return honest(packed, settings)
+
+
+def claim_scratch() -> str:
+    """Claim the worker's temporary folder, as grade_task does; return it."""
+    from checks.grading.worker_scratch import claim
+
+    return str(claim()[0])

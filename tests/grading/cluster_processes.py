@@ -46,10 +46,9 @@ def start_worker(address: str, options: list[str], env: dict, log: Path) -> subp
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    """Stop the processes (workers first), killing any that do not stop in 20 s."""
+    """Stop the processes one by one (workers first), killing any that do not stop in 20 s."""
     for process in reversed(processes):
         process.terminate()
-    for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:

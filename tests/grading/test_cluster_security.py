@@ -212,3 +212,12 @@ def test_an_insecure_cluster_leaves_its_warning_in_the_run_record(tmp_path):
     record = json.loads((tmp_path / "out" / "gradebook-run.json").read_text())
     assert record["warnings"] == [INSECURE_WARNING]
     assert record["transport"] == "tcp"
+
+
+def test_a_worker_stopped_removes_its_temporary_folder(tmp_path):
+    import cluster_hostile
+
+    with start_tls_cluster(tmp_path, workers=1) as cluster, cluster.client() as client:
+        folder = Path(client.submit(cluster_hostile.claim_scratch, pure=False).result())
+        assert folder.is_dir() and folder.parent.name == "checks-workers"
+    assert not folder.exists()  # the worker was stopped (SIGTERM), not killed: it cleaned up
