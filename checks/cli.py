@@ -229,6 +229,8 @@ def command_grade(arguments: argparse.Namespace) -> int:
             variant_only=arguments.variant_only,
             jobs=arguments.jobs,
             scheduler=arguments.scheduler,
+            cluster_certs=arguments.cluster_certs,
+            insecure_cluster=arguments.insecure_cluster,
             limits=Limits(
                 cell_timeout=arguments.cell_timeout,
                 timeout=arguments.timeout,
@@ -333,7 +335,20 @@ def _add_grade_parser(commands: argparse._SubParsersAction) -> None:
     grade.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="grade on a Dask distributed cluster (e.g. tcp://host:8786) instead of here",
+        help="grade on a Dask distributed cluster (tls://host:8786, with --cluster-certs) "
+        "instead of here",
+    )
+    grade.add_argument(
+        "--cluster-certs",
+        metavar="DIR",
+        help="the certificates `cluster certs DIR` wrote: the grader connects with its client "
+        "certificate, and only machines the course's authority certified share the cluster",
+    )
+    grade.add_argument(
+        "--insecure-cluster",
+        action="store_true",
+        help="accept a plain tcp:// scheduler (anyone who reaches it can join and return any "
+        "grade); the gradebook's run record then warns",
     )
     grade.add_argument("--report", metavar="HTML", help="also write the class report there")
     grade.add_argument(
@@ -472,6 +487,44 @@ def command_links(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_cluster_certs(arguments: argparse.Namespace) -> int:
+    """Write the cluster's certificate authority and each role's certificate and key."""
+    from checks.grading.cluster_tls import ClusterSecurityError, write_certificates
+
+    try:
+        written = write_certificates(arguments.folder)
+    except ClusterSecurityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in written:
+        print(f"{oct(path.stat().st_mode & 0o777)[2:]} {path}")
+    print(
+        "Give every machine ca.pem; the scheduler its scheduler*.pem, each worker its "
+        "worker*.pem; keep ca-key.pem and client*.pem on the grader's machine."
+    )
+    return 0
+
+
+def _add_cluster_parser(commands: argparse._SubParsersAction) -> None:
+    cluster = commands.add_parser(
+        "cluster",
+        help="a Dask cluster only your machines can join: its TLS certificates",
+        description="Tools for grading on a Dask cluster (grade --scheduler tls://...).",
+    )
+    actions = cluster.add_subparsers(dest="action", required=True, metavar="ACTION")
+    certs = actions.add_parser(
+        "certs",
+        help="write a certificate authority and the scheduler's, workers' and grader's "
+        "certificates and keys (PEM; keys mode 0600)",
+        description="Write ca.pem and ca-key.pem (a certificate authority of the course's own), "
+        "and scheduler, worker and client certificates and keys it signs, into a new folder: "
+        "`dask scheduler` and `dask worker` take them with --tls-ca-file, --tls-cert and "
+        "--tls-key, the grader with `grade --cluster-certs DIR`.",
+    )
+    certs.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    certs.set_defaults(run=command_cluster_certs)
+
+
 def _add_export_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export",
@@ -595,6 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(run=command_keys)
     _add_compat_parser(commands)
     _add_grade_parser(commands)
+    _add_cluster_parser(commands)
     report = commands.add_parser(
         "report", help="write the class report (one HTML page, with plots) of a gradebook"
     )

@@ -10,6 +10,10 @@
 - :mod:`~checks.grading.settings`: the session's one :class:`Settings`, sent to every worker;
 - :mod:`~checks.grading.step`: grading one submission, the step the session's threads and the
   Dask workers (:mod:`~checks.grading.cluster`) both run, on a machine's ``Bench``;
+- :mod:`~checks.grading.cluster_tls`, :mod:`~checks.grading.result_schema`,
+  :mod:`~checks.grading.safe_unpickling` and :mod:`~checks.grading.worker_scratch`: a cluster
+  only the instructor's machines join (mutual TLS), a worker's row as checked JSON, the grader
+  unpickling only plain data, a worker's temporary files gone even if it is killed;
 - :mod:`~checks.grading.submissions`: finding the submissions, each classified once;
 - :mod:`~checks.grading.parameters`, :mod:`~checks.grading.variants` and
   :mod:`~checks.grading.variant_keys`: the ``parameters`` cell, the values a variant gives it,
@@ -23,8 +27,8 @@
   judge :func:`checks.check` uses (:mod:`checks.judge`);
 - :mod:`~checks.grading.status`: the statuses and verdicts;
 - :mod:`~checks.grading.trust`: the grader's own files verified, its cache signed;
-- :mod:`~checks.grading.gradebook`, :mod:`~checks.grading.feedback` and
-  :mod:`~checks.grading.report`: what is written.
+- :mod:`~checks.grading.gradebook`, :mod:`~checks.grading.run_record`,
+  :mod:`~checks.grading.feedback` and :mod:`~checks.grading.report`: what is written.
 """
 
 from checks.grading.session import GradingResult, grade_folder

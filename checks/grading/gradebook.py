@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from checks.catalogue import flags
@@ -95,36 +94,3 @@ def write_gradebook(path: Path, grades: list[Grade]) -> None:
     """Write the gradebook CSV atomically (readers see the old file or the new one)."""
     columns = [*FIXED_COLUMNS, *flags(), *(MISTAKE_PREFIX + f for f in flags()), *TRAILING_COLUMNS]
     write_rows(path, columns, gradebook_rows(grades))
-
-
-def run_record_path(gradebook: Path) -> Path:
-    """The run record beside a gradebook: ``gradebook.csv`` → ``gradebook-run.json``."""
-    return gradebook.with_name(f"{gradebook.stem}-run.json")
-
-
-def write_run_record(gradebook: Path, record: dict[str, object]) -> Path:
-    """Write how the gradebook was made (isolation, limits, what could not be enforced).
-
-    Parameters
-    ----------
-    gradebook : Path
-        The gradebook; the record goes beside it (:func:`run_record_path`).
-    record : dict
-        What to record, as JSON-able values; text is shown with
-        :func:`~checks.grading.shown.shown_name`.
-
-    Returns
-    -------
-    Path
-        The record's path.
-    """
-    path = run_record_path(gradebook)
-    shown = json.loads(json.dumps(record, default=str), object_hook=_shown_values)
-    atomic_write_text(path, json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
-    return path
-
-
-def _shown_values(item: dict[str, object]) -> dict[str, object]:
-    return {
-        key: shown_name(value) if isinstance(value, str) else value for key, value in item.items()
-    }

@@ -10,7 +10,6 @@ writes the feedback pages and, if asked, the class report.
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 import tempfile
@@ -22,10 +21,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from checks.grading.cluster import connect, grade_on_cluster
+from checks.grading.cluster import check_access, cluster_client, grade_on_cluster
+from checks.grading.cluster_tls import INSECURE_WARNING
 from checks.grading.contained_run import prepare_mnist
 from checks.grading.feedback import write_feedback
-from checks.grading.gradebook import write_gradebook, write_run_record
+from checks.grading.gradebook import write_gradebook
 from checks.grading.judging import Grade
 from checks.grading.lms import (
     Matching,
@@ -38,6 +38,7 @@ from checks.grading.lms import (
 from checks.grading.lms import describe as describe_matching
 from checks.grading.parameters import VariantError
 from checks.grading.roster import RosterError, read_roster
+from checks.grading.run_record import session_record, write_run_record
 from checks.grading.safe_zip import ZipLimits
 from checks.grading.settings import GradingInputError, Settings
 from checks.grading.status import RunStatus
@@ -117,20 +118,32 @@ def _trusted_end(report: Callable[[str], None]) -> None:
         )
 
 
-def _grades(found: list[Submission], settings: Settings, bench: Bench) -> Iterator[Grade]:
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How the grader reaches a cluster's scheduler: its certificates, or plain tcp:// accepted."""
+
+    certificates: Path | None = None
+    insecure: bool = False
+
+
+def _grades(
+    found: list[Submission], settings: Settings, bench: Bench, access: ClusterAccess
+) -> Iterator[Grade]:
     """Every submission's grade, from this machine's threads or from the cluster's workers."""
     if settings.scheduler is None:
         yield from grade_all(found, settings, bench)
         return
-    client = connect(settings.scheduler)
-    try:
+    with cluster_client(settings.scheduler, access.certificates, access.insecure) as client:
         yield from grade_on_cluster(found, settings, client)
-    finally:
-        client.close()  # type: ignore[attr-defined]
 
 
 def _grade_into(
-    out: Path, found: list[Submission], settings: Settings, bench: Bench, progress_bar: bool
+    out: Path,
+    found: list[Submission],
+    settings: Settings,
+    bench: Bench,
+    progress_bar: bool,
+    access: ClusterAccess,
 ) -> list[Grade]:
     """Grade every submission, rewriting the gradebook as each row arrives, with a progress bar.
 
@@ -140,7 +153,7 @@ def _grade_into(
 
     rows: dict[Submission, Grade] = {}
     with tqdm(total=len(found), unit="notebook", file=sys.stderr, disable=not progress_bar) as bar:
-        for grade in _grades(found, settings, bench):
+        for grade in _grades(found, settings, bench, access):
             if grade.submission in rows:
                 continue
             rows[grade.submission] = grade
@@ -179,6 +192,8 @@ def grade_folder(
     variant_only: bool = False,
     jobs: int = 1,
     scheduler: str | None = None,
+    cluster_certs: str | os.PathLike[str] | None = None,
+    insecure_cluster: bool = False,
     limits: Limits | None = None,
     solutions: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -221,9 +236,15 @@ def grade_folder(
     jobs : int, default=1
         Submissions run at once on this machine. Each gets ``cpu_count // jobs`` threads.
     scheduler : str, default=None
-        The address of a Dask distributed scheduler (``tcp://host:8786``): each submission is
+        The address of a Dask distributed scheduler (``tls://host:8786``): each submission is
         then graded by one of its workers, which must have the course installed at the same
         commit (:mod:`checks.grading.cluster`); ``jobs`` is then ignored.
+    cluster_certs : str or path-like, default=None
+        The folder ``python -m checks cluster certs`` wrote: the grader connects to a
+        ``tls://`` scheduler with its client certificate (mutual TLS).
+    insecure_cluster : bool, default=False
+        Accept a plain ``tcp://`` scheduler (refused otherwise); the run record beside the
+        gradebook then carries a warning.
     limits : Limits, default=None
         What each run may use (:class:`~checks.running.limits.Limits`): by default 300 s a
         cell, 5 times the chapter's solution a run (:func:`~checks.grading.step.run_timeout`),
@@ -260,8 +281,10 @@ def grade_folder(
     GradingInputError
         The submissions folder is missing or empty, the variant names an unknown parameter or
         a value of the wrong type, there are no answer keys, MNIST cannot be loaded, the
-        grader's own files differ from their installed or committed version, or namespaces
-        were asked for and are not available.
+        grader's own files differ from their installed or committed version, namespaces
+        were asked for and are not available, or the cluster's address is refused (plain
+        ``tcp://`` without ``insecure_cluster``, ``tls://`` without ``cluster_certs``) or
+        cannot be reached.
     checks.authoring.solution_runs.SolutionFailed
         A solution notebook fails under the variant.
 
@@ -282,6 +305,8 @@ def grade_folder(
     if variant_only and not variant:
         raise GradingInputError("--variant-only needs a --variant to run the submissions under")
     out = Path(out)
+    if scheduler is not None:  # refused before anything is done
+        check_access(scheduler, Path(cluster_certs) if cluster_certs else None, insecure_cluster)
     verified, contained = _trusted_start(isolation, report)
     keys, mistakes = course_keys()
     root = course_root()
@@ -289,8 +314,11 @@ def grade_folder(
     unenforced = notices(limits, isolated=contained.isolated)
     for line in unenforced:
         report(line)
-    record: dict[str, object] = {
-        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    warnings = []
+    if scheduler is not None and insecure_cluster and not scheduler.startswith("tls://"):
+        warnings.append(INSECURE_WARNING)
+        report(INSECURE_WARNING)
+    record = session_record(scheduler, warnings) | {
         "verified": verified,
         "isolation": contained.describe(),
         "control groups": group_kind() or "none",
@@ -324,7 +352,8 @@ def grade_folder(
         withheld = prepare_withheld(mnist_dir, Path(scratch) / "withheld")
         bench = Bench(verified, contained, keys, mistakes, mnist_dir, withheld)
         report(_plan(len(found), variant, bool(variants), variant_only, jobs, scheduler))
-        grades = _grade_into(out, found, settings, bench, progress_bar)
+        access = ClusterAccess(Path(cluster_certs) if cluster_certs else None, insecure_cluster)
+        grades = _grade_into(out, found, settings, bench, progress_bar, access)
     write_gradebook(out, grades)  # even with no row graded, the gradebook is written
     pages = write_feedback(
         Path(feedback) if feedback else out.with_name(f"{out.stem}-feedback"), grades

@@ -10,10 +10,11 @@ In a notebook::
 Modules, one job each: :mod:`~checks.own_digit.preprocess` (the MNIST recipe, for real photos
 and drawings), :mod:`~checks.own_digit.morphology` (its exact cleaning operations),
 :mod:`~checks.own_digit.dataset` (MNIST to a training-set file),
-:mod:`~checks.own_digit.models` (train, save, load), :mod:`~checks.own_digit.predict`,
+:mod:`~checks.own_digit.models` (train, save, load), :mod:`~checks.own_digit.model_file`
+(a model file's sizes, arrays and trees checked before use), :mod:`~checks.own_digit.predict`,
 :mod:`~checks.own_digit.samples_index` (the shipped sample images). The command line
 (``mnist-digit``, or ``python -m checks.own_digit``) is :mod:`checks.own_digit.cli`, not
-imported here.
+imported here; its ``predict`` runs in a child with limits (:mod:`checks.own_digit.limited`).
 """
 
 from checks.own_digit.models import (

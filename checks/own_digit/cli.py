@@ -30,6 +30,7 @@ from checks.own_digit.dataset import (
     parse_augmentations,
     save_dataset,
 )
+from checks.own_digit.limited import is_limited, run_limited
 from checks.own_digit.models import (
     KINDS,
     ModelFileError,
@@ -276,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Parameters
     ----------
     argv : sequence of str, optional
-        The arguments (default: the command line's).
+        The arguments (default: the command line's; then ``predict`` runs in a child process
+        with a time and a memory limit, :mod:`checks.own_digit.limited`).
 
     Returns
     -------
@@ -294,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     arguments = parser().parse_args(argv)
+    if arguments.command == "predict" and argv is None and not is_limited():
+        # From the command line, a model may come from anyone: predict in a limited child.
+        return run_limited(sys.argv[1:], str(arguments.model))
     shown_before, warnings.showwarning = warnings.showwarning, _one_line_warning
     try:
         if arguments.command == "dataset":
@@ -302,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_train(arguments)
         else:
             return 0 if run_predict(arguments) else 1
+    except MemoryError:
+        print(f"{PROGRAM}: error: not a model this course can use: out of memory", file=sys.stderr)
+        return 1
     except (CommandError, DatasetError, ModelFileError, OSError, ValueError) as error:
         print(f"{PROGRAM}: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1

@@ -54,6 +54,7 @@ import numpy as np
 
 from checks.distribution import __version__
 from checks.files import shown_path
+from checks.own_digit.model_file import UnusableModel, check_archive, check_estimator
 
 KINDS = ("svm", "forest", "extra-trees", "sgd", "voting", "mlp", "cnn")
 #: The kinds scikit-learn trains (all but the CNN).
@@ -554,6 +555,10 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise ModelFileError(f"no such model file: {path} (train one: mnist-digit train)")
     try:
+        check_archive(path)  # sizes and arrays, before anything is read whole
+    except UnusableModel as error:
+        raise ModelFileError(str(error)) from None
+    try:
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read(METADATA_MEMBER))
     except KeyError:
@@ -628,8 +633,11 @@ def check_versions(metadata: dict[str, Any], source: str = "the model") -> list[
 def load_model(path: str | os.PathLike) -> TrainedModel:
     """Load a model file safely: its versions checked, only allowed types trusted.
 
-    The metadata is read and checked before anything is loaded; skops then loads the
-    model without pickle.
+    The file's sizes and arrays are checked before anything is read whole
+    (:func:`~checks.own_digit.model_file.check_archive`), the metadata is read and checked
+    before anything is loaded; skops then loads the model without pickle, and every estimator
+    and tree in it is checked before it can predict
+    (:func:`~checks.own_digit.model_file.check_estimator`).
 
     Parameters
     ----------
@@ -644,7 +652,8 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     Raises
     ------
     ModelFileError
-        Missing, unreadable, or not a course model.
+        Missing, unreadable, or not a course model; or ``not a model this course can use:
+        ...`` (a member too large, an array or a tree that is not what it claims).
     ModelVersionError
         Trained with another scikit-learn.
     UntrustedModelError
@@ -687,6 +696,10 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
         estimator = skops.io.load(path, trusted=list(untrusted))
     except Exception as error:
         raise ModelFileError(f"cannot load the model in {path} ({error})") from None
+    try:
+        check_estimator(estimator, path)  # every tree a tree, every array its shape
+    except UnusableModel as error:
+        raise ModelFileError(str(error)) from None
     return TrainedModel(estimator, metadata)
 
 

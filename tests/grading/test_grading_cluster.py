@@ -1,11 +1,12 @@
-"""Grading through a real Dask cluster gives the gradebook grading here gives, a worker killed.
+"""Grading through a real TLS Dask cluster gives the gradebook grading here gives, a worker killed.
 
-A ``distributed.LocalCluster`` of two worker processes (each with its nanny, as on a real
-cluster) grades a small folder: a correct chapter-1 notebook in a student folder, a blank one
-and a file that is not a notebook. While the correct one runs, its worker process is killed:
-the scheduler re-runs the task elsewhere, and the gradebook still has one row per submission,
-the same as grading locally (the ``seconds`` column aside). Both grade under a variant only, so
-the solution's hashed answers under the variant travel to the workers too.
+A cluster as the instructors' guide starts it (``dask scheduler`` and two ``dask worker``
+processes, each with its nanny, all with the course's certificates) grades a small folder: a
+correct chapter-1 notebook in a student folder, a blank one and a file that is not a notebook.
+While the correct one runs, its worker process is killed: the grader submits it once more,
+and the gradebook still has one row per submission, the same as grading locally (the
+``seconds`` column aside). Both grade under a variant only, so the solution's hashed answers
+under the variant travel to the workers too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 
 import pytest
+from cluster_processes import tls_cluster
 from conftest import ROOT, grade
 
 from checks.catalogue import flags
@@ -50,7 +52,7 @@ def rows_without_seconds(path) -> list[dict[str, str]]:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(stream)]
 
 
-def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> list[str]:
+def kill_the_worker_running(client, key_suffix: str, after: float) -> list[str]:
     """Wait until a task whose key ends with ``key_suffix`` runs, then kill its worker process."""
     killed: list[str] = []
     deadline = time.monotonic() + 120
@@ -58,10 +60,9 @@ def kill_the_worker_running(client, cluster, key_suffix: str, after: float) -> l
         for address, keys in client.processing().items():
             if any(str(key).endswith(key_suffix) for key in keys):
                 time.sleep(after)  # well into the run: kernel started, MNIST loading
-                for nanny in cluster.workers.values():
-                    if nanny.worker_address == address:
-                        os.kill(nanny.process.process.pid, signal.SIGKILL)
-                        killed.append(address)
+                pid = client.run(os.getpid, workers=[address])[address]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(address)
                 break
         time.sleep(0.2)
     return killed
@@ -75,22 +76,14 @@ def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
 
     remote = tmp_path / "remote" / "gradebook.csv"
     messages: list[str] = []
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=0,
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with tls_cluster(tmp_path / "cluster") as cluster, cluster.client() as client:
         grading = threading.Thread(
             target=grade_folder,
             args=(folder,),
             kwargs={
                 "out": remote,
-                "scheduler": cluster.scheduler_address,
+                "scheduler": cluster.address,
+                "cluster_certs": cluster.certs,
                 "limits": LIMITS,
                 "report": messages.append,
                 "progress_bar": False,
@@ -99,7 +92,7 @@ def test_a_cluster_with_a_worker_killed_grades_as_locally(folder, tmp_path):
         )
         grading.start()
         # alice's notebook is the first runnable submission: its task key ends in "-0".
-        killed = kill_the_worker_running(client, cluster, "-0", after=8.0)
+        killed = kill_the_worker_running(client, "-0", after=8.0)
         grading.join(timeout=600)
         assert not grading.is_alive()
     assert killed, "no worker was running alice's notebook"
@@ -118,18 +111,21 @@ def test_an_unreachable_scheduler_is_a_clear_error(folder, tmp_path):
     from checks.grading import GradingInputError
 
     with pytest.raises(GradingInputError, match="cannot reach the Dask scheduler"):
-        grade(folder, tmp_path, scheduler="tcp://127.0.0.1:9")
+        grade(folder, tmp_path, scheduler="tcp://127.0.0.1:9", insecure_cluster=True)
 
 
 def test_a_worker_whose_files_differ_grades_nothing(monkeypatch, tmp_path):
     from checks.grading import cluster
     from checks.grading.cluster import Packed, grade_task
+    from checks.grading.result_schema import grade_from_json
     from checks.grading.settings import Settings
     from checks.grading.submissions import Submission
 
     submission = Submission("zoe", tmp_path / "z.ipynb", None, chapter=1)
     settings = Settings(LIMITS, "none", verified="git commit aaaaaaa")
     monkeypatch.setattr(cluster, "_worker_setup", lambda isolation: "checks/judging.py differs")
-    grade = grade_task(Packed(submission, {"z.ipynb": b"{}"}), settings)
+    text = grade_task(Packed(submission, {"z.ipynb": b"{}"}), settings)
+    assert isinstance(text, str)  # plain JSON text, read back only through the schema
+    grade = grade_from_json(text, submission)
     assert grade.status_text == "refused: worker files differ: checks/judging.py differs"
     assert grade.submission == submission and grade.total == 0

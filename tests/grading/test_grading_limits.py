@@ -24,8 +24,9 @@ import pytest
 from conftest import grade
 
 from checks.grading.feedback import feedback_page
-from checks.grading.gradebook import run_record_path, write_gradebook
+from checks.grading.gradebook import write_gradebook
 from checks.grading.judging import Grade
+from checks.grading.run_record import run_record_file
 from checks.grading.shown import markdown_text, shown_name
 from checks.grading.status import CellError, RunStatus
 from checks.grading.step import FALLBACK_TIMEOUT, MIN_TIMEOUT, run_timeout
@@ -413,7 +414,7 @@ def test_every_submission_has_a_row_and_the_run_record_is_written(attacked: dict
     assert rows["deep"]["status"].startswith("refused: folder too big")
     assert rows["sparse"]["status"].startswith("refused: folder too big")
     assert rows["fork"]["status"] == "ok"  # its fork failed: the run's own limit, not the host's
-    record = run_record_path(attacked["work"] / "gradebook.csv").read_text("utf-8")
+    record = run_record_file(attacked["work"] / "gradebook.csv").read_text("utf-8")
     assert '"not enforced"' in record
 
 
