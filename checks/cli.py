@@ -71,6 +71,8 @@ def parse_value(flag_id: str, text: str) -> object:
     return int(number) if kind == "integer" and number.is_integer() else number
 
 
+#: The most ``verify FLAG -`` reads from standard input: a table of predictions is ~200,000.
+MAX_STDIN_CHARACTERS = 4_000_000
 #: What ``verify`` says under its verdict: it saves nothing, unlike ``checks.check``.
 NOTHING_SAVED = (
     "(`verify` only checks: nothing was saved. In a notebook, checks.check() captures the flag.)"
@@ -82,8 +84,15 @@ def command_verify(arguments: argparse.Namespace) -> int:
     from checks.checker import judge
     from checks.outcome import CORRECT, WRONG
 
+    text = arguments.value
+    if text == "-":  # a value too long for a command line (8.3's table): from standard input
+        text = sys.stdin.read(MAX_STDIN_CHARACTERS + 1)
+        if len(text) > MAX_STDIN_CHARACTERS:
+            print(f"error: more than {MAX_STDIN_CHARACTERS:,} characters on standard input",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
     try:
-        value = parse_value(arguments.flag, arguments.value)
+        value = parse_value(arguments.flag, text)
     except KeyError as error:  # UnknownFlag
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -614,7 +623,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("flag", help='flag id, e.g. "1.1"')
     verify.add_argument(
-        "value", help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]; a submission as its path"
+        "value",
+        help="the value; arrays as JSON, e.g. [[1, 2], [3, 4]]; a submission as its path; "
+        "- reads it from standard input",
     )
     verify.set_defaults(run=command_verify)
     release = commands.add_parser(

@@ -73,6 +73,18 @@ def test_verify_does_not_save_progress_and_says_so(synthetic_keys, isolated_home
     assert not (isolated_home / "progress.json").exists()
 
 
+def test_verify_reads_a_value_from_standard_input(synthetic_keys, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("1234\n"))
+    assert cli.main(["verify", "1.1", "-"]) == 0
+    assert "Correct" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("9" * (cli.MAX_STDIN_CHARACTERS + 1)))
+    assert cli.main(["verify", "1.1", "-"]) == 2
+    error = capsys.readouterr().err
+    assert "standard input" in error and "\n" not in error.rstrip("\n")
+
+
 def test_usage_errors_exit_with_2():
     assert run("verify", "1.1").returncode == 2
     assert run("frobnicate").returncode == 2

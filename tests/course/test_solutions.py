@@ -67,8 +67,9 @@ def test_each_declared_mistake_differs_from_the_answer_and_check_names_it(answer
 
 
 def as_command_line(flag_id: str, canonical_text: str) -> str:
-    if get_flag(flag_id).kind == "score":  # predictions: their digits, one after the other
-        return json.dumps([int(digit) for digit in canonical_text])
+    if get_flag(flag_id).kind == "score":  # predictions: their digits; a table's rows by "|"
+        rows = [[int(digit) for digit in row] for row in canonical_text.split("|")]
+        return json.dumps(rows if "|" in canonical_text else rows[0])
     if get_flag(flag_id).kind != "array":
         return canonical_text
     shape_text, entries = canonical_text.split(":")
@@ -87,15 +88,20 @@ def near_miss(flag_id: str, canonical_text: str) -> str:
     if flag.kind == "string":
         return canonical_text + "x"
     if flag.kind == "score":  # every prediction another digit: far below any threshold
-        return as_command_line(flag_id, "".join(str((int(d) + 1) % 10) for d in canonical_text))
+        shifted = "".join(d if d == "|" else str((int(d) + 1) % 10) for d in canonical_text)
+        return as_command_line(flag_id, shifted)
     shape_text, entries = canonical_text.split(":")
     first, *rest = entries.split(",")
     return as_command_line(flag_id, f"{shape_text}:{','.join([str(int(first) + 1), *rest])}")
 
 
 def verify(flag_id: str, value: str) -> subprocess.CompletedProcess:
+    """``checks verify``, with the value on standard input (8.3's table is too long for argv)."""
     return subprocess.run(
-        [sys.executable, "-m", "checks", "verify", flag_id, value], capture_output=True, text=True
+        [sys.executable, "-m", "checks", "verify", flag_id, "-"],
+        input=value,
+        capture_output=True,
+        text=True,
     )
 
 
