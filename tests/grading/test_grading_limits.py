@@ -288,6 +288,34 @@ def test_a_grader_that_is_not_root_says_what_it_cannot_enforce(
     assert confinement.sandbox_uid(isolated=True) is None  # its sandboxes run as itself
 
 
+def test_rlimit_nproc_is_per_run_from_linux_5_14_only() -> None:
+    from checks.running.limits import nproc_counts_per_namespace
+
+    assert nproc_counts_per_namespace("5.14.0-1-amd64")
+    assert nproc_counts_per_namespace("6.18.44-fc-v1147")
+    assert not nproc_counts_per_namespace("5.13.19")
+    assert not nproc_counts_per_namespace("4.19.0-26-amd64")
+
+
+def test_what_an_older_kernel_or_bubblewrap_cannot_hold_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before Linux 5.14 RLIMIT_NPROC counts the whole uid; before bubblewrap 0.7, no --size."""
+    from checks.running import confinement, isolation
+    from checks.running.isolation import Isolation
+
+    monkeypatch.setattr(confinement, "_is_root", lambda: False)
+    monkeypatch.setattr(confinement, "group_kind", lambda: "")
+    monkeypatch.setattr(confinement, "nproc_counts_per_namespace", lambda: False)
+    lines = notices(Limits(), isolated=True, tmpfs_capped=False)
+    assert any(line.startswith("limit not enforced: processes per run") for line in lines)
+    assert any("/tmp and /dev/shm" in line and "--size" in line for line in lines)
+    monkeypatch.setattr(isolation, "_bubblewrap_supports", lambda executable, option: False)
+    assert not Isolation("bubblewrap", "/usr/bin/bwrap").caps_tmpfs
+    assert Isolation("unshare", "/usr/bin/unshare").caps_tmpfs
+    assert not Isolation("none").caps_tmpfs
+
+
 def test_a_kill_by_the_runs_memory_group_is_seen(tmp_path: Path) -> None:
     from checks.running.confinement import RunSpace, out_of_memory
 
