@@ -311,7 +311,7 @@ def grade_folder(
     keys, mistakes = course_keys()
     root = course_root()
     limits = replace(limits or Limits(), threads=max(1, (os.cpu_count() or 1) // jobs))
-    unenforced = notices(limits, isolated=contained.isolated)
+    unenforced = notices(limits, isolated=contained.isolated, tmpfs_capped=contained.caps_tmpfs)
     for line in unenforced:
         report(line)
     warnings = []

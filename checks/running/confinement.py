@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.running.limits import NOBODY, Limits, ProcessLimits
+from checks.running.limits import NOBODY, Limits, ProcessLimits, nproc_counts_per_namespace
 from checks.running.tree import remove_tree
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -284,8 +284,24 @@ def hand_over(folder: Path, uid: int | None) -> None:
     os.chown(folder, uid, uid)
 
 
-def notices(limits: Limits, *, isolated: bool) -> list[str]:
-    """One line for each limit of ``limits`` that this machine cannot enforce for a run."""
+def notices(limits: Limits, *, isolated: bool, tmpfs_capped: bool = True) -> list[str]:
+    """One line for each limit of ``limits`` that this machine cannot enforce for a run.
+
+    Parameters
+    ----------
+    limits : Limits
+        What one run may use.
+    isolated : bool
+        Whether runs get namespaces of their own.
+    tmpfs_capped : bool, default True
+        Whether the isolation holds each run's ``/tmp`` and ``/dev/shm`` to
+        :attr:`Limits.tmpfs` (:attr:`~checks.running.isolation.Isolation.caps_tmpfs`).
+
+    Returns
+    -------
+    list of str
+        Lines that each start with ``limit not enforced:``; empty where all hold.
+    """
     lines = []
     kind = group_kind()
     root = _is_root()
@@ -293,6 +309,11 @@ def notices(limits: Limits, *, isolated: bool) -> list[str]:
         lines.append(
             "limit not enforced: processes per run (needs namespaces or a pids cgroup: without "
             "them RLIMIT_NPROC would count all of the grader's processes)"
+        )
+    elif limits.processes and not kind and not nproc_counts_per_namespace():
+        lines.append(
+            "limit not enforced: processes per run (before Linux 5.14, RLIMIT_NPROC counts every "
+            "process of the uid, not the run's alone, and there is no pids cgroup)"
         )
     elif limits.processes and not kind and root and sandbox_uid(isolated) is None:
         lines.append(
@@ -319,4 +340,9 @@ def notices(limits: Limits, *, isolated: bool) -> list[str]:
         )
     if not isolated:
         lines.append("limit not enforced: size of /tmp and /dev/shm per run (needs namespaces)")
+    elif not tmpfs_capped:
+        lines.append(
+            "limit not enforced: size of /tmp and /dev/shm per run (this bubblewrap has no "
+            "--size, which came in 0.7: they may take up to half the memory each)"
+        )
     return lines

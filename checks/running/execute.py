@@ -12,7 +12,13 @@ from typing import BinaryIO
 
 from checks.running.confinement import RunSpace
 from checks.running.isolation import Isolation
-from checks.running.limits import Limits, inside_limits, kill_tree, limited_command
+from checks.running.limits import (
+    Limits,
+    inside_limits,
+    kill_tree,
+    limited_command,
+    nproc_counts_per_namespace,
+)
 from checks.running.tree import scratch_folder
 
 LOG_TAIL_BYTES = 64 * 1024
@@ -96,7 +102,8 @@ def run_notebook(
     environment = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
     isolated = isolation is not None and isolation.isolated
     if limits is not None:
-        if not isolated:  # RLIMIT_NPROC would count every process of the grader's uid
+        if not (isolated and nproc_counts_per_namespace()):
+            # RLIMIT_NPROC would count every process of the uid, the grader's other runs too
             limits = replace(limits, processes=None)
         command = inside_limits(limits, timeout).command(command)
     else:

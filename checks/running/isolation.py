@@ -112,6 +112,17 @@ class Isolation:
         """Whether runs get namespaces of their own."""
         return self.mode != "none"
 
+    @property
+    def caps_tmpfs(self) -> bool:
+        """Whether each run's ``/tmp`` and ``/dev/shm`` are held to their size here.
+
+        ``unshare``'s setup always sets it; bubblewrap only from 0.7 on (``--size``); without
+        namespaces a run has no private ``/tmp``.
+        """
+        if self.mode == "bubblewrap":
+            return _bubblewrap_supports(self.executable or "bwrap", "--size")
+        return self.mode == "unshare"
+
     def describe(self) -> str:
         """One line for the grader's report: which mode ran."""
         if self.isolated:

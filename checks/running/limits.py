@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
+import re
 import secrets
 import sys
 from dataclasses import asdict, dataclass, field
@@ -93,6 +95,26 @@ class ProcessLimits:
         # By path, isolated, without site-packages: it needs nothing but the standard library,
         # and runs alike in the grader's environment and inside the namespaces.
         return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), spec, "--", *command]
+
+
+def nproc_counts_per_namespace(release: str | None = None) -> bool:
+    """Whether ``RLIMIT_NPROC`` set in a user namespace counts that namespace's processes only.
+
+    Linux counts it per user namespace from 5.14 on; before, it counts every process of the
+    uid on the machine (the grader's other runs among them), so it must not be set per run.
+
+    Parameters
+    ----------
+    release : str, optional
+        A kernel release such as ``"6.1.0-18-amd64"``; default: this machine's.
+
+    Returns
+    -------
+    bool
+        True on Linux 5.14 or later.
+    """
+    found = re.match(r"(\d+)\.(\d+)", release if release is not None else platform.release())
+    return found is not None and (int(found[1]), int(found[2])) >= (5, 14)
 
 
 def new_marker() -> str:

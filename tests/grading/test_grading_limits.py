@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import tempfile
@@ -230,31 +231,89 @@ def test_without_namespaces_the_unenforced_limits_are_said() -> None:
     assert all(line.startswith("limit not enforced") for line in lines)
 
 
+def _sandbox_python() -> tuple[str, int | None]:
+    """A Python a sandbox may run, and the uid to run it as: NOBODY as root, else our own."""
+    if os.geteuid() == 0:
+        from checks.running.limits import NOBODY
+
+        return "/usr/bin/python3", NOBODY
+    import sys
+
+    return sys.executable, None
+
+
 @pytest.mark.skipif(
-    os.geteuid() != 0 or not Path("/usr/bin/python3").exists() or probe() != "bubblewrap",
-    reason="needs root, bubblewrap and a Python any user may read (/usr/bin/python3)",
+    probe() != "bubblewrap" or (os.geteuid() == 0 and not Path("/usr/bin/python3").exists()),
+    reason="needs bubblewrap, and as root a Python any user may read (/usr/bin/python3)",
 )
 def test_rlimit_nproc_as_an_unprivileged_uid_counts_each_sandbox_alone() -> None:
+    """As root the sandbox runs as NOBODY; a grader that is not root runs it as itself."""
     import json
     import subprocess
 
     from checks.running import limits as limits_module
-    from checks.running.limits import NOBODY
 
     fork = (
         "import os, time\nn = 0\nwhile n < 200:\n    try:\n        pid = os.fork()\n"
         "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n"
         "        os._exit(0)\n    n += 1\nprint(n)\n"
     )
-    python = "/usr/bin/python3"
+    python, uid = _sandbox_python()
     inside = [python, "-I", "-S", limits_module.__file__, json.dumps({"processes": 20}), "--"]
     sandbox = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/"]
-    sandbox += ["--proc", "/proc", "--dev", "/dev", *inside, python, "-c", fork]
-    command = ProcessLimits(uid=NOBODY, gid=NOBODY).command(sandbox)
+    sandbox += ["--proc", "/proc", "--dev", "/dev", *inside, python, "-I", "-S", "-c", fork]
+    command = ProcessLimits(uid=uid, gid=uid).command(sandbox)
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(3)]
     forked = [int(run.communicate(timeout=60)[0]) for run in runs]
     # Each stops near its own 20 (not 200), and the three together pass 20: per sandbox.
     assert all(10 <= count < 20 for count in forked), forked
+
+
+def test_a_grader_that_is_not_root_says_what_it_cannot_enforce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guide's row "grader not root, no delegation", whoever runs the test."""
+    from checks.running import confinement
+
+    monkeypatch.setattr(confinement, "_is_root", lambda: False)
+    monkeypatch.setattr(confinement, "group_kind", lambda: "")
+    monkeypatch.setattr(confinement, "can_mount_disks", lambda: False)
+    lines = notices(Limits(), isolated=True)
+    assert [line.split("(")[0].strip() for line in lines] == [
+        "limit not enforced: memory of a run as a whole",
+        "limit not enforced: disk of a run as a whole",
+        "limit not enforced: CPU share of a run",
+    ]
+    assert "512 MiB" in lines[1] and "4 GiB per process" in lines[0]
+    assert confinement.sandbox_uid(isolated=True) is None  # its sandboxes run as itself
+
+
+def test_rlimit_nproc_is_per_run_from_linux_5_14_only() -> None:
+    from checks.running.limits import nproc_counts_per_namespace
+
+    assert nproc_counts_per_namespace("5.14.0-1-amd64")
+    assert nproc_counts_per_namespace("6.18.44-fc-v1147")
+    assert not nproc_counts_per_namespace("5.13.19")
+    assert not nproc_counts_per_namespace("4.19.0-26-amd64")
+
+
+def test_what_an_older_kernel_or_bubblewrap_cannot_hold_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before Linux 5.14 RLIMIT_NPROC counts the whole uid; before bubblewrap 0.7, no --size."""
+    from checks.running import confinement, isolation
+    from checks.running.isolation import Isolation
+
+    monkeypatch.setattr(confinement, "_is_root", lambda: False)
+    monkeypatch.setattr(confinement, "group_kind", lambda: "")
+    monkeypatch.setattr(confinement, "nproc_counts_per_namespace", lambda: False)
+    lines = notices(Limits(), isolated=True, tmpfs_capped=False)
+    assert any(line.startswith("limit not enforced: processes per run") for line in lines)
+    assert any("/tmp and /dev/shm" in line and "--size" in line for line in lines)
+    monkeypatch.setattr(isolation, "_bubblewrap_supports", lambda executable, option: False)
+    assert not Isolation("bubblewrap", "/usr/bin/bwrap").caps_tmpfs
+    assert Isolation("unshare", "/usr/bin/unshare").caps_tmpfs
+    assert not Isolation("none").caps_tmpfs
 
 
 def test_a_kill_by_the_runs_memory_group_is_seen(tmp_path: Path) -> None:
@@ -414,8 +473,14 @@ def test_every_submission_has_a_row_and_the_run_record_is_written(attacked: dict
     assert rows["deep"]["status"].startswith("refused: folder too big")
     assert rows["sparse"]["status"].startswith("refused: folder too big")
     assert rows["fork"]["status"] == "ok"  # its fork failed: the run's own limit, not the host's
-    record = run_record_file(attacked["work"] / "gradebook.csv").read_text("utf-8")
-    assert '"not enforced"' in record
+    record = json.loads(run_record_file(attacked["work"] / "gradebook.csv").read_text("utf-8"))
+    unenforced = record["not enforced"]
+    assert all(line.startswith("limit not enforced: ") for line in unenforced)
+    assert [m for m in attacked["graded"].messages if m in unenforced] == unenforced  # said too
+    if os.geteuid() != 0 and record["control groups"] == "none":  # the guide's non-root row
+        said = " ".join(unenforced)
+        assert "memory of a run as a whole" in said and "disk of a run as a whole" in said
+        assert "processes" not in said and "/tmp" not in said
 
 
 @pytest.mark.slow
