@@ -325,7 +325,6 @@ def grade_folder(
         "limits": asdict(limits),
         "not enforced": unenforced,
     }
-    write_run_record(out, record)
     try:
         stems = {chapter: path.stem for chapter, path in course_notebooks(root).items()}
         found = find_submissions(Path(submissions), stems)
@@ -343,6 +342,9 @@ def grade_folder(
             )
     except (SubmissionsError, VariantError, FileNotFoundError) as error:
         raise GradingInputError(str(error)) from error
+    # Written once the inputs are accepted (a refused command line leaves no file) and before any
+    # submission runs; rewritten with the counts at the end.
+    write_run_record(out, record)
     settings = Settings(limits, isolation, variants, variant_only, jobs, scheduler, verified)
     with tempfile.TemporaryDirectory(prefix="checks-grading-") as scratch:
         try:

@@ -9,6 +9,7 @@ what the solution computes, never from typed values.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -211,12 +212,16 @@ def test_the_command_line_grades_a_folder(tmp_path):
 
 
 def test_bad_command_lines_are_refused_before_anything_runs(tmp_path):
+    cwd = tmp_path / "cwd"  # where the gradebook and its run record would go by default
+    cwd.mkdir()
+
     def grade(*arguments: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "checks", "grade", *arguments],
             capture_output=True,
             text=True,
-            cwd=ROOT,
+            cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             timeout=120,
         )
 
@@ -227,7 +232,7 @@ def test_bad_command_lines_are_refused_before_anything_runs(tmp_path):
     assert typo.returncode == 2 and "no chapter has a parameter target_digt" in typo.stderr
     jobs = grade(str(tmp_path), "--jobs", "0")
     assert jobs.returncode == 2 and "must be positive" in jobs.stderr
-    assert not (tmp_path / "gradebook.csv").exists()
+    assert list(cwd.iterdir()) == []  # no gradebook, no run record
 
 
 def test_the_kernel_never_sees_the_grader_environment(graded):
