@@ -20,6 +20,8 @@ import tempfile
 from multiprocessing.util import Finalize
 from pathlib import Path
 
+from checks.running.confinement import unmount_under
+
 LOCK_FILE = ".lock"
 
 
@@ -48,6 +50,7 @@ def sweep(root: Path) -> list[Path]:
         try:
             descriptor = os.open(folder / LOCK_FILE, os.O_RDWR)
         except OSError:  # no lock file: a worker killed while making its folder
+            unmount_under(folder)
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
             continue
@@ -56,6 +59,7 @@ def sweep(root: Path) -> list[Path]:
         except OSError:  # a living worker's
             os.close(descriptor)
             continue
+        unmount_under(folder)  # its runs' disks, mounted by the killed worker (as root)
         shutil.rmtree(folder, ignore_errors=True)
         os.close(descriptor)
         removed.append(folder)

@@ -215,6 +215,47 @@ def _unmount(folder: Path) -> None:
     subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30, check=False)
 
 
+def _mount_point(field: str) -> str:
+    """A mount point as ``/proc/self/mounts`` writes it (space, tab, newline, backslash octal)."""
+    for escaped, character in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n")):
+        field = field.replace(escaped, character)
+    return field.replace("\\134", "\\")
+
+
+def unmount_under(folder: Path) -> list[Path]:
+    """Detach every mount at or below ``folder``, deepest first: what a killed grader left.
+
+    A run's folder is a tmpfs where the grader is root (:func:`confined_space`); when the
+    process that mounted it is killed mid-run, the mount outlives it. Whoever sweeps its
+    folder calls this first.
+
+    Parameters
+    ----------
+    folder : Path
+        A folder about to be removed.
+
+    Returns
+    -------
+    list of Path
+        The mount points detached (none where the machine lists no such mount).
+    """
+    try:
+        lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    top = os.path.realpath(folder)
+    points = [
+        Path(point)
+        for point in (
+            _mount_point(line.split(" ")[1]) for line in lines.splitlines() if " " in line
+        )
+        if point == top or point.startswith(top + os.sep)
+    ]
+    for point in sorted(points, key=lambda path: len(path.parts), reverse=True):
+        _unmount(point)
+    return points
+
+
 def _open_to_others(path: Path) -> bool:
     """Whether any user may reach and read ``path`` (each folder above it searchable)."""
     path = path.resolve()

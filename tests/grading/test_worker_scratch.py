@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -45,3 +46,26 @@ def test_a_killed_workers_files_are_swept_by_the_next_and_a_living_ones_are_kept
         assert mine.is_dir()
     finally:
         tempfile.tempdir = before
+
+
+def test_a_killed_workers_mounted_run_disk_is_unmounted_when_swept(tmp_path):
+    """As root a run's folder is a tmpfs; a worker killed mid-run leaves it mounted."""
+    import pytest
+
+    from checks.running.confinement import can_mount_disks
+
+    if not can_mount_disks():
+        pytest.skip("only a grader that may mount (root) gives its runs a disk of their own")
+    root = workers_root(tmp_path)
+    dead = root / "12345-deadbeef"
+    run = dead / "checks-grade-x y"  # a space, as /proc/self/mounts escapes it
+    run.mkdir(parents=True)
+    (dead / ".lock").touch()  # its lock, held by no one: the worker was killed
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "checks-run", str(run)], check=True)
+    try:
+        assert sweep(root) == [dead]
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8")
+        assert str(dead).replace(" ", "\\040") not in mounts
+        assert not dead.exists()
+    finally:
+        subprocess.run(["umount", "-l", str(run)], capture_output=True, check=False)
