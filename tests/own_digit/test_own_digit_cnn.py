@@ -147,7 +147,7 @@ def test_a_tampered_cnn_file_is_refused_in_one_line(trained, workdir: Path, caps
     cases = {
         "pickled.npz": (
             {"dense1_bias.npy": npy(np.array([{"run": "me"}], dtype=object), allow_pickle=True)},
-            "cannot read",
+            "an array of Python objects",
         ),
         "reshaped.npz": ({"dense1_bias.npy": npy(np.zeros(7, np.float32))}, "has shape (7,)"),
         "extra.npz": ({"payload.npy": npy(np.zeros(3, np.float32))}, "payload.npy"),
