@@ -214,7 +214,9 @@ def test_a_corrupted_model_file(models: dict[str, Path], tmp_path: Path, capsys)
     assert_one_clear_line(in_process(capsys, "predict", truncated, SAMPLES[0]), str(truncated))
     garbage = tmp_path / "garbage.skops"
     garbage.write_bytes(b"\x00" * 100)
-    assert_one_clear_line(in_process(capsys, "predict", garbage, SAMPLES[0]), "cannot read")
+    assert_one_clear_line(
+        in_process(capsys, "predict", garbage, SAMPLES[0]), "not a readable model file"
+    )
 
 
 def with_metadata(source: Path, target: Path, **changes: object) -> Path:
