@@ -316,8 +316,16 @@ CASES = {
 
 
 @pytest.mark.slow  # grades real notebooks: each run executes one
-def test_grade_folder_judges_score_flags_in_its_own_process(tmp_path, truth, mnist_dir):
-    """Tiny notebooks of the score flag's chapter: only the one above the threshold earns it."""
+def test_grade_folder_judges_score_flags_in_its_own_process(
+    tmp_path, truth, mnist_dir, monkeypatch
+):
+    """Tiny notebooks of the score flag's chapter: only the one above the threshold earns it.
+
+    The notebooks build their predictions from ``y_test``, so this runs on MNIST as it is: with
+    the grader's dealing (labels withheld from the run), tested in test_grading_withheld, every
+    one of them would earn 0.
+    """
+    monkeypatch.setattr("checks.grading.session.prepare_withheld", lambda *args, **kwargs: {})
     # Changing n labels to '0' costs n minus those already '0': count them, to stay on each side.
     zero_share = float(np.mean(truth[:1000] == "0"))
     over = errors_for(FLAG.threshold, len(truth)) // 2

@@ -428,7 +428,10 @@ GRADED_CASES = {
 
 
 @pytest.mark.slow
-def test_the_grader_scores_a_submission_file_written_in_its_sandbox(flag, tmp_path):
+def test_the_grader_scores_a_submission_file_written_in_its_sandbox(flag, tmp_path, monkeypatch):
+    # The file is written from the hidden labels the run can read without the grader's dealing:
+    # run on the files as they are (the dealing is tested in test_grading_withheld).
+    monkeypatch.setattr("checks.grading.session.prepare_withheld", lambda *args, **kwargs: {})
     from dataclasses import asdict
 
     fields = repr(asdict(flag))
