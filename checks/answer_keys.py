@@ -140,8 +140,9 @@ def make_key(flag_id: str, canonical_text: str, source: str) -> AnswerKey:
         The new key.
     """
     salt = secrets.token_bytes(16)
-    digest = answer_digest(flag_id, canonical_text, salt)
-    return AnswerKey(salt.hex(), SCRYPT_N, SCRYPT_R, SCRYPT_P, digest, source)
+    n, r, p = SCRYPT_N, SCRYPT_R, SCRYPT_P  # stored with the digest they made
+    digest = answer_digest(flag_id, canonical_text, salt, n, r, p)
+    return AnswerKey(salt.hex(), n, r, p, digest, source)
 
 
 def keys_to_json(keys: dict[str, AnswerKey]) -> dict[str, dict]:
