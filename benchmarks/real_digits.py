@@ -4,7 +4,7 @@ Reads the real-digit development set beside the repository (``../shared/data/rea
 photos of digits on paper and drawings made in canvas apps, by several writers; its ``labels.csv``
 gives each file's digit and kind). The images are never copied into the repository: they have no
 licence to be redistributed. Each image is made 28x28 three ways, ``plain`` (only resized:
-``plain_resize``), ``classic`` (MNIST's recipe with a global threshold, the course's first one)
+``plain_resize``), ``classic`` (a global threshold, then MNIST's steps: the course's first recipe)
 and ``robust`` (the course's recipe, ``to_mnist``), and each model reads them::
 
     MNIST_DATA_DIR=... python benchmarks/real_digits.py                      # every model

@@ -7,7 +7,8 @@ clean black-and-white digit: turned upright, made gray, its ink told from its pa
 told from everything else on the page, its strokes given MNIST's width.
 
 :func:`to_mnist` follows the course's recipe (``recipe="robust"``, below); ``recipe="classic"``
-keeps the first one of the course, MNIST's recipe with a single global threshold (Otsu's), which
+keeps the first one of the course, a single global threshold (Otsu's) then MNIST's size
+normalisation and centring (NIST's own images were already bilevel: MNIST had no threshold), which
 reads clean drawings but fails on many real photos (chapter 10 and
 ``benchmarks/real_digits.py`` measure both).
 
@@ -990,7 +991,7 @@ def to_mnist(image: ImageLike, *, recipe: str = "robust") -> np.ndarray:
         composited over white), or a uint8 array (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA.
         Dark ink on light paper or light ink on a dark background: both work.
     recipe : {"robust", "classic"}, default "robust"
-        The course's recipe, or the classic one (MNIST's with a global threshold, for
+        The course's recipe, or the classic one (a global threshold, then MNIST's steps, for
         comparison).
 
     Returns
